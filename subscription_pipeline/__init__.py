@@ -1,0 +1,1 @@
+"""Subscription-state pipeline: marketing consent per email address and phone number."""

@@ -1,0 +1,52 @@
+"""Error and warning codes, as SPEC sections 2 and 3 name them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FileError(StrEnum):
+    """A defect that rejects a whole file: nothing from it is applied."""
+
+    EMPTY_FILE = "EMPTY_FILE"
+    INVALID_ENCODING = "INVALID_ENCODING"
+    CSV_PARSE_ERROR = "CSV_PARSE_ERROR"
+    EMPTY_HEADER = "EMPTY_HEADER"
+    DUPLICATE_HEADER = "DUPLICATE_HEADER"
+    UNKNOWN_COLUMN = "UNKNOWN_COLUMN"
+    NO_CONTACT_COLUMN = "NO_CONTACT_COLUMN"
+    MISSING_CONTACT_COLUMN = "MISSING_CONTACT_COLUMN"
+    TOO_MANY_ROWS = "TOO_MANY_ROWS"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    NOT_A_REGULAR_FILE = "NOT_A_REGULAR_FILE"
+    CORRUPT_FILE = "CORRUPT_FILE"
+
+
+class RecordError(StrEnum):
+    """A defect of one row, line or entry: only that contact vector is rejected."""
+
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_PHONE = "INVALID_PHONE"
+    INVALID_SUBSCRIPTION_STATUS = "INVALID_SUBSCRIPTION_STATUS"
+    MISSING_IDENTIFIER = "MISSING_IDENTIFIER"
+    INVALID_JSON = "INVALID_JSON"
+    INVALID_CHANNEL = "INVALID_CHANNEL"
+    INVALID_GROUP = "INVALID_GROUP"
+    INVALID_MESSAGE = "INVALID_MESSAGE"
+
+
+class RepairWarning(StrEnum):
+    """A defect that was repaired: the record is applied and the repair recorded."""
+
+    MISSING_TIMESTAMP = "MISSING_TIMESTAMP"
+    INVALID_TIMESTAMP = "INVALID_TIMESTAMP"
+    FUTURE_TIMESTAMP = "FUTURE_TIMESTAMP"
+
+
+class Reason(StrEnum):
+    """Why a replay step was blocked or ignored (SPEC 3)."""
+
+    UNABLE_TO_SUBSCRIBE = "UNABLE_TO_SUBSCRIBE"
+    LOCKED_NO_CHANGE = "LOCKED_NO_CHANGE"
+    DNS_AFTER_DECISION = "DNS_AFTER_DECISION"
+    GLOBAL_STATE_NOT_SUBSCRIBED = "GLOBAL_STATE_NOT_SUBSCRIBED"

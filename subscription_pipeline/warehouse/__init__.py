@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: its schema, connections and the single-writer rule."""

@@ -1,0 +1,73 @@
+"""Opening the warehouse: schema applied, memory bounded, one writer at a time."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the DuckDB file for writing."""
+
+
+def schema_sql() -> str:
+    return resources.files("subscription_pipeline.warehouse").joinpath("schema.sql").read_text()
+
+
+def connect(
+    warehouse: Path,
+    *,
+    read_only: bool = False,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a writer also creates the schema. A held lock becomes a clear error."""
+    warehouse = Path(warehouse)
+    if not read_only:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(warehouse), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLockedError(
+                f"the warehouse {warehouse} is locked by another process (DuckDB allows one "
+                f"writer); wait for the running reconcile to finish and retry. DuckDB said: {exc}"
+            ) from exc
+        raise
+    # Bounded memory; DuckDB spills to a temp directory beside the warehouse, not into RAM.
+    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET temp_directory = ?", [str(warehouse.parent / ".duckdb_tmp")])
+    con.execute("SET preserve_insertion_order = false")
+    if threads:
+        con.execute("SET threads = ?", [threads])
+    if not read_only:
+        con.execute(schema_sql())
+    return con
+
+
+@contextlib.contextmanager
+def open_warehouse(warehouse: Path, **kwargs: object) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(warehouse, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: a crash or error inside leaves the warehouse as it was."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")

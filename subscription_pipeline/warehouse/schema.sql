@@ -1,0 +1,96 @@
+-- The warehouse schema. Every statement is idempotent: it runs at every connection for writing.
+
+-- Upload times decided once (file-name prefix or first-seen mtime) and never changed again,
+-- so that every later rebuild replays a CSV upload at the same moment (SPEC 2.1).
+CREATE TABLE IF NOT EXISTS upload_times (
+    file_name VARCHAR PRIMARY KEY,
+    uploaded_at TIMESTAMP NOT NULL,        -- UTC
+    origin VARCHAR NOT NULL,               -- 'file_name' | 'mtime'
+    registered_at TIMESTAMP NOT NULL
+);
+
+-- One row per input file (CSV upload, event-log file, API inbox day), with its accounting:
+-- rows_in = applied + ignored + duplicate + rejected.
+CREATE TABLE IF NOT EXISTS input_ledger (
+    source_file VARCHAR PRIMARY KEY,       -- path relative to the data directory
+    source_kind VARCHAR NOT NULL,          -- 'csv' | 'event_log' | 'api'
+    partition_key VARCHAR NOT NULL,        -- upload file name, or received day 'YYYY-MM-DD'
+    status VARCHAR NOT NULL,               -- 'ingested' | 'rejected'
+    uploaded_at TIMESTAMP,                 -- CSV uploads only
+    content_sha256 VARCHAR,
+    size_bytes BIGINT,
+    rows_in BIGINT NOT NULL,               -- CSV data rows (header excluded) or log lines
+    applied BIGINT NOT NULL,
+    ignored BIGINT NOT NULL,
+    duplicate BIGINT NOT NULL,
+    rejected BIGINT NOT NULL,
+    warnings BIGINT NOT NULL DEFAULT 0,
+    error_code VARCHAR,                    -- file-level error, when status = 'rejected'
+    error_message VARCHAR,
+    ingested_at TIMESTAMP NOT NULL
+);
+
+-- Every accepted input as one observation per contact vector (and per email group).
+CREATE TABLE IF NOT EXISTS observations (
+    source_kind VARCHAR NOT NULL,          -- 'csv' | 'event' | 'keyword' | 'api'
+    partition_key VARCHAR NOT NULL,        -- the partition that wrote it (delete + insert)
+    source_file VARCHAR NOT NULL,          -- relative to the data directory
+    row_number BIGINT,                     -- CSV: 1-based data row; logs: 1-based line
+    message_id VARCHAR,                    -- events and keywords
+    source VARCHAR NOT NULL,               -- replay order item 4: file name / messageId / request id
+    channel VARCHAR NOT NULL,
+    contact VARCHAR NOT NULL,
+    subscription_group VARCHAR,            -- NULL = the channel itself
+    status VARCHAR,                        -- NULL = blank: registers, changes nothing
+    effective_at TIMESTAMP NOT NULL,       -- UTC
+    received_at TIMESTAMP,                 -- events: Segment's receivedAt, for de-duplication
+    user_id VARCHAR,
+    anonymous_id VARCHAR
+);
+
+-- Every valid log line's messageId, so duplicates are found across files and days.
+CREATE TABLE IF NOT EXISTS log_messages (
+    partition_key VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    line_number BIGINT NOT NULL,
+    message_id VARCHAR NOT NULL,
+    received_at TIMESTAMP,
+    outcome VARCHAR NOT NULL               -- 'applied' | 'ignored' | 'rejected' before de-duplication
+);
+
+-- Every rejected row, line, entry or file (SPEC 4).
+CREATE TABLE IF NOT EXISTS rejections (
+    source_kind VARCHAR NOT NULL,
+    partition_key VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    row_number BIGINT,                     -- NULL for a whole file
+    error_code VARCHAR NOT NULL,
+    error_message VARCHAR NOT NULL,
+    raw_record VARCHAR
+);
+
+-- Repaired defects: the record was applied, the repair is on record.
+CREATE TABLE IF NOT EXISTS ingest_warnings (
+    source_kind VARCHAR NOT NULL,
+    partition_key VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    row_number BIGINT,
+    warning_code VARCHAR NOT NULL,
+    warning_message VARCHAR NOT NULL
+);
+
+-- Each distinct raw identifier is parsed once, ever (email-validator and phonenumbers are slow).
+CREATE TABLE IF NOT EXISTS normalization_cache (
+    kind VARCHAR NOT NULL,                 -- 'email' | 'phone'
+    region VARCHAR NOT NULL,               -- default phone region ('' for email)
+    raw VARCHAR NOT NULL,
+    normalized VARCHAR,                    -- NULL when invalid
+    error_message VARCHAR,
+    PRIMARY KEY (kind, region, raw)
+);
+
+-- Contact vectors whose observations changed since the last resolution.
+CREATE TABLE IF NOT EXISTS dirty_vectors (
+    channel VARCHAR NOT NULL,
+    contact VARCHAR NOT NULL
+);
