@@ -94,3 +94,24 @@ CREATE TABLE IF NOT EXISTS dirty_vectors (
     channel VARCHAR NOT NULL,
     contact VARCHAR NOT NULL
 );
+
+-- Segment delivers at least once: one copy per messageId counts, the earliest receivedAt,
+-- then the first by file path and line (SPEC 2.2).
+CREATE OR REPLACE VIEW message_winners AS
+SELECT message_id, source_file, line_number
+FROM log_messages
+QUALIFY row_number() OVER (
+    PARTITION BY message_id ORDER BY received_at NULLS LAST, source_file, line_number
+) = 1;
+
+-- The observations the resolution replays: duplicate copies of a message left out.
+CREATE OR REPLACE VIEW effective_observations AS
+SELECT o.*
+FROM observations o
+WHERE o.source_kind NOT IN ('event', 'keyword')
+UNION ALL
+SELECT o.*
+FROM observations o
+SEMI JOIN message_winners w
+    ON w.source_file = o.source_file AND w.line_number = o.row_number
+WHERE o.source_kind IN ('event', 'keyword');

@@ -1,0 +1,1 @@
+"""Reading and validating inputs into the observation store."""

@@ -1,0 +1,106 @@
+"""Writing one partition's rows idempotently: what a partition wrote is replaced, never doubled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+# Observation source kinds written by each ledger source kind.
+OBSERVATION_KINDS = {"csv": ("csv",), "event_log": ("event", "keyword"), "api": ("api",)}
+# Tables keyed by (source_kind, partition_key) that a partition owns.
+_PARTITION_TABLES = ("rejections", "ingest_warnings")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One input file's fate; rows_in == applied + ignored + duplicate + rejected."""
+
+    source_file: str
+    source_kind: str  # 'csv' | 'event_log' | 'api'
+    partition_key: str
+    status: str  # 'ingested' | 'rejected'
+    rows_in: int
+    applied: int
+    ignored: int
+    duplicate: int
+    rejected: int
+    warnings: int = 0
+    uploaded_at: datetime | None = None
+    content_sha256: str | None = None
+    size_bytes: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.applied + self.ignored + self.duplicate + self.rejected
+
+
+def mark_dirty_observations(con: duckdb.DuckDBPyConnection, where_sql: str, params: list) -> None:
+    """Queue for re-resolution every vector of the observations matching a fixed WHERE clause.
+
+    `where_sql` is code, never data: values always travel in `params`.
+    """
+    con.execute(
+        "INSERT INTO dirty_vectors SELECT DISTINCT channel, contact FROM observations WHERE "
+        + where_sql,
+        params,
+    )
+
+
+def clear_partition(con: duckdb.DuckDBPyConnection, source_kind: str, partition_key: str) -> None:
+    """Delete everything a partition wrote, first queueing its vectors for re-resolution.
+
+    Call inside a transaction, followed by the partition's fresh inserts.
+    """
+    kinds = list(OBSERVATION_KINDS[source_kind])
+    mark_dirty_observations(
+        con, "partition_key = ? AND list_contains(?, source_kind)", [partition_key, kinds]
+    )
+    con.execute(
+        "DELETE FROM observations WHERE partition_key = ? AND list_contains(?, source_kind)",
+        [partition_key, kinds],
+    )
+    for table in _PARTITION_TABLES:
+        # Table names come from the constant above, never from input.
+        con.execute(
+            f"DELETE FROM {table} WHERE partition_key = ? AND source_kind = ?",  # noqa: S608
+            [partition_key, source_kind],
+        )
+    con.execute(
+        "DELETE FROM input_ledger WHERE partition_key = ? AND source_kind = ?",
+        [partition_key, source_kind],
+    )
+    if source_kind == "event_log":
+        con.execute("DELETE FROM log_messages WHERE partition_key = ?", [partition_key])
+
+
+def write_ledger_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
+    con.execute(
+        """
+        INSERT OR REPLACE INTO input_ledger (
+            source_file, source_kind, partition_key, status, uploaded_at, content_sha256,
+            size_bytes, rows_in, applied, ignored, duplicate, rejected, warnings,
+            error_code, error_message, ingested_at
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)
+        """,
+        [
+            entry.source_file,
+            entry.source_kind,
+            entry.partition_key,
+            entry.status,
+            entry.uploaded_at,
+            entry.content_sha256,
+            entry.size_bytes,
+            entry.rows_in,
+            entry.applied,
+            entry.ignored,
+            entry.duplicate,
+            entry.rejected,
+            entry.warnings,
+            entry.error_code,
+            entry.error_message,
+        ],
+    )
