@@ -1,0 +1,174 @@
+"""`subscription-pipeline`: reconcile, explain, export, generate, dev."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from subscription_pipeline import paths
+
+
+def _add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None, help="landing zone (default: data/)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="DuckDB file (default: DATA_DIR/warehouse.duckdb)",
+    )
+
+
+def _resolve_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    data_dir = (args.data_dir or paths.default_data_dir()).resolve()
+    warehouse = (args.warehouse or paths.default_warehouse(data_dir)).resolve()
+    return data_dir, warehouse
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from subscription_pipeline.orchestration.runner import ReconcileFailed, reconcile
+    from subscription_pipeline.summary import summarize
+    from subscription_pipeline.warehouse.connection import WarehouseLockedError
+
+    data_dir, warehouse = _resolve_paths(args)
+    try:
+        result = reconcile(data_dir, warehouse, default_region=args.region)
+    except (ReconcileFailed, WarehouseLockedError) as exc:
+        print(f"reconcile failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Reconciled {data_dir}: {len(result.uploads)} new or changed uploads, "
+        f"{len(result.log_days)} received days, {len(result.runs)} Dagster runs "
+        f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})."
+    )
+    print(summarize(warehouse))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from subscription_pipeline.resolve.explain import explain_contact
+    from subscription_pipeline.warehouse.connection import connect
+
+    _, warehouse = _resolve_paths(args)
+    con = connect(warehouse, read_only=True)
+    try:
+        print(explain_contact(con, args.contact, args.channel, default_region=args.region))
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from subscription_pipeline.export import export_state
+    from subscription_pipeline.warehouse.connection import connect
+
+    data_dir, warehouse = _resolve_paths(args)
+    out_dir = (args.out or data_dir / "exports").resolve()
+    con = connect(warehouse, read_only=True)
+    try:
+        result = export_state(con, out_dir, formats=tuple(args.format))
+    finally:
+        con.close()
+    for name, path in result.files.items():
+        print(f"{name}: {path} ({result.rows.get(name, 0)} rows)")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from subscription_pipeline.generate.landing_zone import generate_landing_zone
+
+    summary = generate_landing_zone(
+        args.out.resolve(),
+        events=args.events,
+        contacts=args.contacts,
+        days=args.days,
+        uploads=args.uploads,
+        rows=args.rows,
+        seed=args.seed,
+        start_day=date.fromisoformat(args.start_day),
+    )
+    print(summary)
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from subscription_pipeline.orchestration.runner import ensure_dagster_home
+
+    home = ensure_dagster_home()
+    print(f"DAGSTER_HOME={home}")
+    command = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-m",
+        "subscription_pipeline.definitions",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="subscription-pipeline", description=__doc__)
+    parser.add_argument(
+        "--region",
+        default=os.environ.get("SUBSCRIPTION_DEFAULT_REGION", "US"),
+        help="default region for phone numbers without a country code (default: US)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    reconcile = commands.add_parser("reconcile", help="ingest everything new and resolve the state")
+    _add_paths(reconcile)
+    reconcile.set_defaults(handler=cmd_reconcile)
+
+    explain = commands.add_parser("explain", help="a contact's timeline and why")
+    explain.add_argument("contact", help="email address or phone number")
+    explain.add_argument("--channel", choices=("email", "sms", "whatsapp"))
+    _add_paths(explain)
+    explain.set_defaults(handler=cmd_explain)
+
+    export = commands.add_parser(
+        "export", help="the state as Parquet/CSV and Engage's SQL-traits shape"
+    )
+    _add_paths(export)
+    export.add_argument("--out", type=Path, default=None, help="default: DATA_DIR/exports")
+    export.add_argument(
+        "--format",
+        action="append",
+        choices=("parquet", "csv"),
+        default=None,
+        help="repeatable; default both",
+    )
+    export.set_defaults(handler=cmd_export)
+
+    generate = commands.add_parser("generate", help="write a synthetic landing zone")
+    generate.add_argument("--events", type=int, default=100_000)
+    generate.add_argument("--contacts", type=int, default=20_000)
+    generate.add_argument("--days", type=int, default=7)
+    generate.add_argument("--uploads", type=int, default=3)
+    generate.add_argument("--rows", type=int, default=10_000)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--start-day", default="2024-03-01")
+    generate.add_argument("--out", type=Path, required=True)
+    generate.set_defaults(handler=cmd_generate)
+
+    dev = commands.add_parser("dev", help="start the Dagster UI on the project's instance")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(handler=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "format", "unset") is None:
+        args.format = ["parquet", "csv"]
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Everything Dagster loads, assembled in one visible place."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from subscription_pipeline.orchestration.ingest_assets import csv_uploads, event_logs
+from subscription_pipeline.orchestration.jobs import (
+    ingest_logs_job,
+    ingest_uploads_job,
+    resolve_job,
+)
+from subscription_pipeline.orchestration.resources import WarehouseResource
+from subscription_pipeline.orchestration.schedules import nightly_reconcile
+from subscription_pipeline.orchestration.sensors import upload_sensor
+from subscription_pipeline.orchestration.state_assets import (
+    resolved_subscriptions,
+    upload_error_reports,
+)
+
+defs = dg.Definitions(
+    assets=[csv_uploads, event_logs, resolved_subscriptions, upload_error_reports],
+    jobs=[ingest_uploads_job, ingest_logs_job, resolve_job],
+    sensors=[upload_sensor],
+    schedules=[nightly_reconcile],
+    resources={"warehouse": WarehouseResource()},
+)

@@ -1,0 +1,1 @@
+"""Dagster wiring: thin assets over the pure ingestion, resolution and reporting code."""

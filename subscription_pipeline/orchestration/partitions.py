@@ -1,0 +1,13 @@
+"""Partitions: one per CSV upload (added by a sensor), one per received day of event logs."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+UPLOAD_PARTITIONS_NAME = "csv_uploads"
+# Segment's S3 destination dates from well after this; older days are outside the product's scope.
+LOG_DAYS_START = "2015-01-01"
+
+upload_partitions = dg.DynamicPartitionsDefinition(name=UPLOAD_PARTITIONS_NAME)
+# end_offset=1: today's received day exists (partially) and can be ingested, then again tomorrow.
+log_day_partitions = dg.DailyPartitionsDefinition(start_date=LOG_DAYS_START, end_offset=1)

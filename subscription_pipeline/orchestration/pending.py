@@ -1,0 +1,65 @@
+"""What a reconcile must ingest: inputs not in the ledger, or changed since their ingestion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, list_uploads
+from subscription_pipeline.ingest.event_logs import list_log_days, log_files_for_day
+from subscription_pipeline.warehouse.connection import connect
+
+
+@dataclass(frozen=True)
+class LedgerFingerprint:
+    size_bytes: int | None
+    ingested_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingInputs:
+    uploads: list[str]
+    log_days: list[str]
+
+
+def read_ledger(warehouse: Path) -> dict[str, LedgerFingerprint]:
+    if not warehouse.exists():
+        return {}
+    con = connect(warehouse, read_only=True)
+    try:
+        tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
+        if "input_ledger" not in tables:
+            return {}
+        rows = con.execute(
+            "SELECT source_file, size_bytes, ingested_at FROM input_ledger"
+        ).fetchall()
+    finally:
+        con.close()
+    return {path: LedgerFingerprint(size, at) for path, size, at in rows}
+
+
+def is_stale(path: Path, relative: str, ledger: dict[str, LedgerFingerprint]) -> bool:
+    """New, resized or modified after its ingestion (lstat: links are judged, never followed)."""
+    known = ledger.get(relative)
+    if known is None:
+        return True
+    stat = path.lstat()
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+    size_changed = known.size_bytes is not None and known.size_bytes != stat.st_size
+    return size_changed or modified > known.ingested_at
+
+
+def find_pending(data_dir: Path, warehouse: Path) -> PendingInputs:
+    ledger = read_ledger(warehouse)
+    uploads = [
+        name
+        for name in list_uploads(data_dir)
+        if is_stale(data_dir / UPLOADS_DIR / name, f"{UPLOADS_DIR}/{name}", ledger)
+    ]
+    days = [
+        day
+        for day in list_log_days(data_dir)
+        if any(is_stale(data_dir / rel, rel, ledger) for rel in log_files_for_day(data_dir, day))
+    ]
+    return PendingInputs(uploads=uploads, log_days=days)

@@ -1,0 +1,129 @@
+"""`reconcile`: register new inputs and run them through Dagster on the project's instance.
+
+Runs execute in this process but are recorded on the instance at DAGSTER_HOME, so they show in
+the UI next to the sensor's and the schedule's runs. Partitions are grouped into contiguous
+ranges, one run per range, so a backfill of a year of logs is a handful of runs, not 365.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from subscription_pipeline import paths
+from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
+from subscription_pipeline.orchestration.pending import find_pending
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+class ReconcileFailed(RuntimeError):
+    """A Dagster run of the reconcile did not succeed."""
+
+
+@dataclass
+class RunRecord:
+    job: str
+    partitions: str
+    run_id: str
+    success: bool
+
+
+@dataclass
+class ReconcileResult:
+    uploads: list[str] = field(default_factory=list)
+    log_days: list[str] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
+
+
+def ensure_dagster_home() -> Path:
+    """DAGSTER_HOME must be absolute: default to the repo's dagster_home/ folder."""
+    home = paths.default_dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:
+    """Group `keys` into runs that are contiguous in the partition order `order`."""
+    position = {key: index for index, key in enumerate(order)}
+    ranges: list[tuple[str, str]] = []
+    for key in sorted(keys, key=position.__getitem__):
+        if ranges and position[key] == position[ranges[-1][1]] + 1:
+            ranges[-1] = (ranges[-1][0], key)
+        else:
+            ranges.append((key, key))
+    return ranges
+
+
+def day_ranges(days: Iterable[str]) -> list[tuple[str, str]]:
+    ordered = sorted(set(days))
+    if not ordered:
+        return []
+    first, last = date.fromisoformat(ordered[0]), date.fromisoformat(ordered[-1])
+    calendar = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    return contiguous_ranges(ordered, calendar)
+
+
+def run_job(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    run_config: dict,
+    partition_range: tuple[str, str] | None = None,
+) -> RunRecord:
+    job = defs.resolve_job_def(job_name)
+    tags = {"subscription_pipeline/launched_by": "reconcile"}
+    if partition_range:
+        tags |= {RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]}
+    result = job.execute_in_process(
+        run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+    )
+    label = f"{partition_range[0]}..{partition_range[1]}" if partition_range else "-"
+    return RunRecord(job_name, label, result.run_id, result.success)
+
+
+def reconcile(data_dir: Path, warehouse: Path, default_region: str = "US") -> ReconcileResult:
+    ensure_dagster_home()
+    # Imported here: loading the definitions must not happen before DAGSTER_HOME is set.
+    from subscription_pipeline.definitions import defs
+
+    run_config = {
+        "resources": {
+            "warehouse": {
+                "config": {
+                    "data_dir": str(data_dir),
+                    "warehouse": str(warehouse),
+                    "default_region": default_region,
+                }
+            }
+        }
+    }
+    result = ReconcileResult()
+    pending = find_pending(data_dir, warehouse)
+    result.uploads, result.log_days = pending.uploads, pending.log_days
+    with dg.DagsterInstance.get() as instance:
+        known = set(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
+        new = [name for name in pending.uploads if name not in known]
+        if new:
+            instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, new)
+        order = list(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
+        planned = [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
+        planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
+        # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
+        planned.append(("resolve_state", None))
+        for job_name, partition_range in planned:
+            record = run_job(defs, instance, job_name, run_config, partition_range)
+            result.runs.append(record)
+            if not record.success:
+                raise ReconcileFailed(
+                    f"run {record.run_id} of job {job_name} ({record.partitions}) failed; "
+                    "see its logs in the Dagster UI or `dagster run logs`"
+                )
+    return result

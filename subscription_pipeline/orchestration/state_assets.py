@@ -1,0 +1,130 @@
+"""State assets: the resolution of every changed contact vector, its history and error reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+
+from subscription_pipeline.orchestration.ingest_assets import csv_uploads, event_logs
+from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from subscription_pipeline.reports.error_report import write_error_report
+from subscription_pipeline.resolve.engine import resolve_pending
+
+PREVIEW_ROWS = 20
+
+# Unattended: once any ingestion partition lands (sensor run, nightly schedule, backfill), resolve.
+# Not `eager()`: that waits for *every* upstream partition, and most days have no logs.
+AFTER_UPSTREAM = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("after upstream lands")
+
+
+def table_preview(con: duckdb.DuckDBPyConnection, sql: str) -> dg.MetadataValue:
+    """A markdown preview of a query's first rows (the SQL is fixed code, never input)."""
+    frame = con.execute(sql).pl().head(PREVIEW_ROWS)
+    if frame.is_empty():
+        return dg.MetadataValue.md("_no rows_")
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = [
+        "| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.rows()
+    ]
+    return dg.MetadataValue.md("\n".join([header, rule, *rows]))
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    # `table` is one of this module's constants.
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "subscription_state",
+            deps=[csv_uploads, event_logs],
+            description="One row per (channel, contact, subscription_group): the current consent.",
+            kinds={"duckdb"},
+            group_name="state",
+            automation_condition=AFTER_UPSTREAM,
+        ),
+        dg.AssetSpec(
+            "subscription_history",
+            deps=[csv_uploads, event_logs],
+            description="Every status-bearing observation in replay order, its outcome and reason.",
+            kinds={"duckdb"},
+            group_name="state",
+            automation_condition=AFTER_UPSTREAM,
+        ),
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def resolved_subscriptions(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult]:
+    with warehouse.connection() as con:
+        summary = resolve_pending(con)
+        context.log.info(f"resolved {summary.vectors_resolved} contact vectors")
+        yield dg.MaterializeResult(
+            asset_key="subscription_state",
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(row_count(con, "subscription_state")),
+                "vectors_resolved": dg.MetadataValue.int(summary.vectors_resolved),
+                "by_channel_and_status": table_preview(
+                    con,
+                    "SELECT channel, coalesce(status, '(none)') AS status, count(*) AS contacts "
+                    "FROM subscription_state WHERE subscription_group IS NULL "
+                    "GROUP BY ALL ORDER BY ALL",
+                ),
+                "preview": table_preview(
+                    con, "SELECT * FROM subscription_state ORDER BY status_at DESC NULLS LAST"
+                ),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key="subscription_history",
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(row_count(con, "subscription_history")),
+                "by_outcome": table_preview(
+                    con,
+                    "SELECT outcome, coalesce(reason, '') AS reason, count(*) AS steps "
+                    "FROM subscription_history GROUP BY ALL ORDER BY ALL",
+                ),
+            },
+        )
+
+
+@dg.asset(
+    deps=["subscription_history"],
+    pool=WAREHOUSE_POOL,
+    group_name="state",
+    kinds={"csv"},
+    automation_condition=AFTER_UPSTREAM,
+    description="Per upload, an Engage-format error CSV (rejected rows and blocked outcomes).",
+)
+def upload_error_reports(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    reports_dir = warehouse.reports_path()
+    written: list[str] = []
+    with warehouse.connection() as con:
+        uploads = [
+            name
+            for (name,) in con.execute(
+                "SELECT partition_key FROM input_ledger WHERE source_kind = 'csv' ORDER BY 1"
+            ).fetchall()
+        ]
+        for file_name in uploads:
+            report = write_error_report(con, warehouse.data_path(), file_name, reports_dir)
+            if report is not None:
+                written.append(report.name)
+    context.log.info(f"{len(written)} error reports in {reports_dir}")
+    return dg.MaterializeResult(
+        metadata={
+            "reports": dg.MetadataValue.int(len(written)),
+            "files": dg.MetadataValue.md("\n".join(f"- {name}" for name in written) or "_none_"),
+        }
+    )
