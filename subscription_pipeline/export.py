@@ -1,0 +1,117 @@
+"""Exporting the subscription state: Parquet/CSV for analysts, and Engage's SQL Traits shape.
+
+Engage's "Subscriptions with SQL Traits" reads one row per contact with the column pairs
+`email` + `__segment_internal_email_subscription__` and `phone` +
+`__segment_internal_sms_subscription__`, valued `subscribed`, `unsubscribed` or
+`did_not_subscribe` (segment-docs, src/engage/user-subscriptions/subscription-sql.md; note the
+underscores, unlike the CSV uploader's `did-not-subscribe`). Only channel-level rows are
+exported there (Engage's SQL sync has no group column), contacts with no status are left out
+(there is nothing to tell Engage), and WhatsApp has no SQL Traits column, so it is only in the
+full state export.
+
+Every file is written by DuckDB's COPY to a temporary name in the output folder and renamed
+into place, so a crash never leaves a half-written export under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# Our status -> the value Engage's SQL Traits sync expects. A status outside this map is
+# never exported (the quality checks report it).
+ENGAGE_STATUS = {
+    "subscribed": "subscribed",
+    "unsubscribed": "unsubscribed",
+    "did_not_subscribe": "did_not_subscribe",
+}
+# Engage dataset -> (our channel, contact column, status column).
+ENGAGE_DATASETS = {
+    "engage_email_subscriptions": ("email", "email", "__segment_internal_email_subscription__"),
+    "engage_sms_subscriptions": ("sms", "phone", "__segment_internal_sms_subscription__"),
+}
+STATE_DATASET = "subscription_state"
+_COPY_OPTIONS = {
+    "parquet": "(FORMAT parquet, COMPRESSION zstd)",
+    "csv": "(FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')",
+}
+
+_STATE_QUERY = """
+SELECT channel, contact, subscription_group, status, status_at, source, source_ref, locked,
+       user_id, first_seen_at, last_seen_at
+FROM subscription_state
+ORDER BY channel, contact, subscription_group NULLS FIRST
+"""
+
+# Statuses are mapped with a CASE built from parameters, so the map above stays the one truth.
+_ENGAGE_QUERY = """
+SELECT contact AS "{contact_column}",
+       CASE status {cases} END AS "{status_column}"
+FROM subscription_state
+WHERE channel = ? AND subscription_group IS NULL AND list_contains(?, status)
+ORDER BY contact
+"""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """`files` by file name (e.g. 'subscription_state.csv'); `rows` by dataset name."""
+
+    files: dict[str, Path]
+    rows: dict[str, int]
+
+
+def export_state(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    formats: tuple[str, ...] = ("parquet", "csv"),
+) -> ExportResult:
+    """Write the state and the Engage SQL Traits files in each of `formats` into `out_dir`."""
+    unknown = sorted(set(formats) - set(_COPY_OPTIONS))
+    if unknown or not formats:
+        raise ValueError(f"unsupported export formats {unknown or formats}; use parquet and/or csv")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    queries = {STATE_DATASET: (_STATE_QUERY, [])}
+    queries.update({name: _engage_query(name) for name in ENGAGE_DATASETS})
+
+    files: dict[str, Path] = {}
+    rows: dict[str, int] = {}
+    for dataset, (query, params) in queries.items():
+        for fmt in dict.fromkeys(formats):
+            target = out_dir / f"{dataset}.{fmt}"
+            rows[dataset] = _copy_atomically(con, query, params, target, fmt)
+            files[target.name] = target
+    return ExportResult(files=files, rows=rows)
+
+
+def _engage_query(dataset: str) -> tuple[str, list]:
+    channel, contact_column, status_column = ENGAGE_DATASETS[dataset]
+    # Column names and the number of WHEN branches are code; every value is a parameter.
+    cases = " ".join("WHEN ? THEN ?" for _ in ENGAGE_STATUS)
+    query = _ENGAGE_QUERY.format(
+        contact_column=contact_column, status_column=status_column, cases=cases
+    )
+    params: list = [value for pair in ENGAGE_STATUS.items() for value in pair]
+    params += [channel, list(ENGAGE_STATUS)]
+    return query, params
+
+
+def _copy_atomically(
+    con: duckdb.DuckDBPyConnection, query: str, params: list, target: Path, fmt: str
+) -> int:
+    """COPY the query to a temporary sibling of `target`, then rename it over `target`."""
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        # DuckDB 2 takes the output path as a parameter, so no path is ever quoted into SQL.
+        (written,) = con.execute(
+            f"COPY ({query}) TO ? {_COPY_OPTIONS[fmt]}", [*params, str(temporary)]
+        ).fetchone()
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return int(written)

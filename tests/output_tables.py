@@ -1,0 +1,101 @@
+"""Test helpers: the output tables' contract, created and filled by the tests themselves.
+
+The resolution engine writes these tables in production; the export, report and quality tests
+build them here from the shared contract so they do not depend on the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+STATE_DDL = """
+CREATE OR REPLACE TABLE subscription_state (
+    channel VARCHAR, contact VARCHAR, subscription_group VARCHAR, status VARCHAR,
+    status_at TIMESTAMP, source VARCHAR, source_ref VARCHAR, locked BOOLEAN, user_id VARCHAR,
+    first_seen_at TIMESTAMP, last_seen_at TIMESTAMP
+)
+"""
+
+HISTORY_DDL = """
+CREATE OR REPLACE TABLE subscription_history (
+    channel VARCHAR, contact VARCHAR, subscription_group VARCHAR, replay_step BIGINT,
+    effective_at TIMESTAMP, source_kind VARCHAR, source VARCHAR, source_ref VARCHAR,
+    source_file VARCHAR, row_number BIGINT, message_id VARCHAR, user_id VARCHAR,
+    observed_status VARCHAR, outcome VARCHAR, reason VARCHAR, status_after VARCHAR,
+    locked_after BOOLEAN
+)
+"""
+
+T0 = datetime(2024, 3, 15, 9, 30)
+T1 = datetime(2024, 3, 16, 12, 0)
+
+STATE_COLUMNS = (
+    "channel",
+    "contact",
+    "subscription_group",
+    "status",
+    "status_at",
+    "source",
+    "source_ref",
+    "locked",
+    "user_id",
+    "first_seen_at",
+    "last_seen_at",
+)
+
+
+def state_row(
+    channel: str,
+    contact: str,
+    status: str | None,
+    *,
+    group: str | None = None,
+    source: str | None = "csv",
+    locked: bool = False,
+    at: datetime = T0,
+    user_id: str | None = None,
+) -> tuple:
+    """One realistic state row: status_at/source/source_ref only when there is a status."""
+    ref = None
+    if status is not None:
+        ref = {
+            "csv": "uploads/20240315T093000Z_trade-show.csv:7",
+            "event": "segment-logs/src1/1710460800000/a.gz#msg-1",
+            "keyword": "segment-logs/src1/1710460800000/a.gz#msg-2",
+            "api": "req-42",
+            "cascade": "uploads/20240315T093000Z_trade-show.csv:7",
+        }[source]
+    return (
+        channel,
+        contact,
+        group,
+        status,
+        at if status else None,
+        source if status else None,
+        ref,
+        locked,
+        user_id,
+        T0,
+        at,
+    )
+
+
+def create_state(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    con.execute(STATE_DDL)
+    replace_state(con, rows)
+
+
+def replace_state(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    """Overwrite the state table's rows, as a resolution run would."""
+    con.execute("DELETE FROM subscription_state")
+    if rows:
+        con.executemany(
+            "INSERT INTO subscription_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    return con.sql(f"SELECT * FROM {table}").pl()  # noqa: S608 - test-local table names

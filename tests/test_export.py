@@ -1,0 +1,102 @@
+"""Exports: the full state as Parquet/CSV and Engage's SQL Traits shape, written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from output_tables import create_state, state_row
+
+from subscription_pipeline.export import export_state
+from subscription_pipeline.warehouse.connection import connect
+
+ROWS = [
+    state_row("email", "ann@example.com", "subscribed", user_id="u-1"),
+    state_row("email", "ann@example.com", "unsubscribed", group="newsletter", source="cascade"),
+    state_row("email", "bob@example.com", "unsubscribed", source="api"),
+    state_row("email", "cy@example.com", "did_not_subscribe", source="event"),
+    state_row("email", "dee@example.com", None),  # known, never given a status
+    state_row("sms", "+14155550101", "unsubscribed", source="keyword", locked=True),
+    state_row("sms", "+14155550102", "did_not_subscribe", source="event"),
+    state_row("whatsapp", "+14155550101", "subscribed", source="event"),
+]
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = connect(tmp_path / "warehouse.duckdb")
+    create_state(con, ROWS)
+    yield con
+    con.close()
+
+
+def test_exports_state_in_both_formats(con, tmp_path: Path) -> None:
+    result = export_state(con, tmp_path / "exports")
+
+    parquet = pl.read_parquet(result.files["subscription_state.parquet"])
+    csv = pl.read_csv(result.files["subscription_state.csv"], try_parse_dates=True)
+    assert result.rows["subscription_state"] == len(ROWS) == parquet.height == csv.height
+    assert parquet.columns[:4] == ["channel", "contact", "subscription_group", "status"]
+    locked = parquet.filter(pl.col("locked"))
+    assert locked.select("channel", "contact").rows() == [("sms", "+14155550101")]
+    # The CSV keeps the timestamps readable and the NULL status empty.
+    assert csv.filter(pl.col("contact") == "dee@example.com")["status"].to_list() == [None]
+    assert csv.schema["status_at"] == pl.Datetime
+
+
+def test_engage_files_have_the_sql_traits_shape(con, tmp_path: Path) -> None:
+    result = export_state(con, tmp_path / "exports", formats=("csv",))
+
+    email = pl.read_csv(result.files["engage_email_subscriptions.csv"])
+    sms = pl.read_csv(result.files["engage_sms_subscriptions.csv"])
+    assert email.columns == ["email", "__segment_internal_email_subscription__"]
+    assert sms.columns == ["phone", "__segment_internal_sms_subscription__"]
+    # Channel level only (no newsletter row), no NULL status, one row per contact.
+    assert email.rows() == [
+        ("ann@example.com", "subscribed"),
+        ("bob@example.com", "unsubscribed"),
+        ("cy@example.com", "did_not_subscribe"),
+    ]
+    # WhatsApp has no SQL Traits column: only the sms vector is exported.
+    assert sms.rows() == [("+14155550101", "unsubscribed"), ("+14155550102", "did_not_subscribe")]
+    assert result.rows == {
+        "subscription_state": len(ROWS),
+        "engage_email_subscriptions": 3,
+        "engage_sms_subscriptions": 2,
+    }
+    assert set(result.files) == {
+        "subscription_state.csv",
+        "engage_email_subscriptions.csv",
+        "engage_sms_subscriptions.csv",
+    }
+
+
+def test_path_with_quotes_and_no_temp_files_left(con, tmp_path: Path) -> None:
+    out_dir = tmp_path / 'it\'s an "export"'
+    export_state(con, out_dir, formats=("parquet",))
+    names = sorted(path.name for path in out_dir.iterdir())
+    assert names == [
+        "engage_email_subscriptions.parquet",
+        "engage_sms_subscriptions.parquet",
+        "subscription_state.parquet",
+    ]
+
+
+def test_failed_export_keeps_the_previous_file(con, tmp_path: Path) -> None:
+    out_dir = tmp_path / "exports"
+    first = export_state(con, out_dir, formats=("csv",))
+    before = first.files["subscription_state.csv"].read_bytes()
+
+    con.execute("ALTER TABLE subscription_state DROP COLUMN last_seen_at")
+    with pytest.raises(duckdb.BinderException):
+        export_state(con, out_dir, formats=("csv",))
+
+    assert first.files["subscription_state.csv"].read_bytes() == before
+    assert not [path for path in out_dir.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_rejects_unknown_format(con, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="xlsx"):
+        export_state(con, tmp_path, formats=("xlsx",))
