@@ -59,7 +59,7 @@ ORDER BY contact
 
 @dataclass(frozen=True)
 class ExportResult:
-    """`files` by file name (e.g. 'subscription_state.csv'); `rows` by dataset name."""
+    """The files written and their data rows, both keyed by file name ('subscription_state.csv')."""
 
     files: dict[str, Path]
     rows: dict[str, int]
@@ -84,7 +84,7 @@ def export_state(
     for dataset, (query, params) in queries.items():
         for fmt in dict.fromkeys(formats):
             target = out_dir / f"{dataset}.{fmt}"
-            rows[dataset] = _copy_atomically(con, query, params, target, fmt)
+            rows[target.name] = _copy_atomically(con, query, params, target, fmt)
             files[target.name] = target
     return ExportResult(files=files, rows=rows)
 

@@ -37,7 +37,7 @@ def test_exports_state_in_both_formats(con, tmp_path: Path) -> None:
 
     parquet = pl.read_parquet(result.files["subscription_state.parquet"])
     csv = pl.read_csv(result.files["subscription_state.csv"], try_parse_dates=True)
-    assert result.rows["subscription_state"] == len(ROWS) == parquet.height == csv.height
+    assert result.rows["subscription_state.parquet"] == len(ROWS) == parquet.height == csv.height
     assert parquet.columns[:4] == ["channel", "contact", "subscription_group", "status"]
     locked = parquet.filter(pl.col("locked"))
     assert locked.select("channel", "contact").rows() == [("sms", "+14155550101")]
@@ -62,15 +62,11 @@ def test_engage_files_have_the_sql_traits_shape(con, tmp_path: Path) -> None:
     # WhatsApp has no SQL Traits column: only the sms vector is exported.
     assert sms.rows() == [("+14155550101", "unsubscribed"), ("+14155550102", "did_not_subscribe")]
     assert result.rows == {
-        "subscription_state": len(ROWS),
-        "engage_email_subscriptions": 3,
-        "engage_sms_subscriptions": 2,
+        "subscription_state.csv": len(ROWS),
+        "engage_email_subscriptions.csv": 3,
+        "engage_sms_subscriptions.csv": 2,
     }
-    assert set(result.files) == {
-        "subscription_state.csv",
-        "engage_email_subscriptions.csv",
-        "engage_sms_subscriptions.csv",
-    }
+    assert set(result.files) == set(result.rows)
 
 
 def test_path_with_quotes_and_no_temp_files_left(con, tmp_path: Path) -> None:
