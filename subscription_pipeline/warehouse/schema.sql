@@ -115,3 +115,40 @@ FROM observations o
 SEMI JOIN message_winners w
     ON w.source_file = o.source_file AND w.line_number = o.row_number
 WHERE o.source_kind IN ('event', 'keyword');
+
+-- Resolution outputs (SPEC 3 and 4), rewritten per contact vector by subscription_pipeline.resolve.
+-- One row per (channel, contact, subscription_group); subscription_group NULL = the channel itself.
+CREATE TABLE IF NOT EXISTS subscription_state (
+    channel VARCHAR NOT NULL,
+    contact VARCHAR NOT NULL,
+    subscription_group VARCHAR,
+    status VARCHAR,                        -- NULL = known, never given a status
+    status_at TIMESTAMP,                   -- effective time of the last applied observation
+    source VARCHAR,                        -- its source kind: csv | event | keyword | api | cascade
+    source_ref VARCHAR,                    -- 'file:row', 'file#messageId' or the API request id
+    locked BOOLEAN NOT NULL,               -- STOP-locked: only a keyword can change it
+    user_id VARCHAR,
+    first_seen_at TIMESTAMP NOT NULL,
+    last_seen_at TIMESTAMP NOT NULL
+);
+
+-- Every status-bearing observation (and every cascaded group change) in replay order.
+CREATE TABLE IF NOT EXISTS subscription_history (
+    channel VARCHAR NOT NULL,
+    contact VARCHAR NOT NULL,
+    subscription_group VARCHAR,
+    replay_step BIGINT NOT NULL,           -- 1-based within (channel, contact)
+    effective_at TIMESTAMP NOT NULL,
+    source_kind VARCHAR NOT NULL,          -- csv | event | keyword | api | cascade
+    source VARCHAR,
+    source_ref VARCHAR,
+    source_file VARCHAR,
+    row_number BIGINT,
+    message_id VARCHAR,
+    user_id VARCHAR,
+    observed_status VARCHAR NOT NULL,
+    outcome VARCHAR NOT NULL,              -- applied | ignored | blocked
+    reason VARCHAR,                        -- NULL when applied
+    status_after VARCHAR,                  -- the row's channel or group state after the step
+    locked_after BOOLEAN NOT NULL
+);
