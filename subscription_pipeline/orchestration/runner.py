@@ -21,6 +21,8 @@ from subscription_pipeline.orchestration.pending import find_pending
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+LAUNCHED_BY_TAG = "subscription_pipeline/launched_by"
+PID_TAG = "subscription_pipeline/pid"
 
 
 class ReconcileFailed(RuntimeError):
@@ -33,6 +35,7 @@ class RunRecord:
     partitions: str
     run_id: str
     success: bool
+    error: str = ""
 
 
 @dataclass
@@ -79,14 +82,50 @@ def run_job(
     partition_range: tuple[str, str] | None = None,
 ) -> RunRecord:
     job = defs.resolve_job_def(job_name)
-    tags = {"subscription_pipeline/launched_by": "reconcile"}
+    tags = {LAUNCHED_BY_TAG: "reconcile", PID_TAG: str(os.getpid())}
     if partition_range:
         tags |= {RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]}
     result = job.execute_in_process(
         run_config=run_config, instance=instance, tags=tags, raise_on_error=False
     )
     label = f"{partition_range[0]}..{partition_range[1]}" if partition_range else "-"
-    return RunRecord(job_name, label, result.run_id, result.success)
+    errors = [
+        event.step_failure_data.error.message.strip()
+        for event in result.all_events
+        if event.is_step_failure and event.step_failure_data.error
+    ]
+    return RunRecord(job_name, label, result.run_id, result.success, "; ".join(errors))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the reconcile runs whose process died (kill -9, power loss) and free their pool slots.
+
+    Without this, a killed run would hold the warehouse pool's only slot for ever and every
+    later reconcile would wait on it. The warehouse itself needs no repair: each partition and
+    each resolution is one DuckDB transaction, and dirty vectors survive until resolved.
+    """
+    released = []
+    in_flight = dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+        tags={LAUNCHED_BY_TAG: "reconcile"},
+    )
+    for run in instance.get_runs(filters=in_flight):
+        pid = run.tags.get(PID_TAG)
+        if pid and pid.isdigit() and not _process_alive(int(pid)):
+            instance.report_run_failed(run, message=f"reconcile process {pid} died mid-run")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            released.append(run.run_id)
+    return released
 
 
 def reconcile(data_dir: Path, warehouse: Path, default_region: str = "US") -> ReconcileResult:
@@ -109,6 +148,7 @@ def reconcile(data_dir: Path, warehouse: Path, default_region: str = "US") -> Re
     pending = find_pending(data_dir, warehouse)
     result.uploads, result.log_days = pending.uploads, pending.log_days
     with dg.DagsterInstance.get() as instance:
+        release_abandoned_runs(instance)
         known = set(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
         new = [name for name in pending.uploads if name not in known]
         if new:
@@ -123,7 +163,7 @@ def reconcile(data_dir: Path, warehouse: Path, default_region: str = "US") -> Re
             result.runs.append(record)
             if not record.success:
                 raise ReconcileFailed(
-                    f"run {record.run_id} of job {job_name} ({record.partitions}) failed; "
-                    "see its logs in the Dagster UI or `dagster run logs`"
+                    f"run {record.run_id} of job {job_name} ({record.partitions}) failed: "
+                    f"{record.error or 'see its logs in the Dagster UI'}"
                 )
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import duckdb
 
 DEFAULT_MEMORY_LIMIT = "1GB"
+# A run may hold the file for a moment between steps: wait this long before giving up.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 
 
 class WarehouseLockedError(RuntimeError):
@@ -26,20 +29,13 @@ def connect(
     read_only: bool = False,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; a writer also creates the schema. A held lock becomes a clear error."""
     warehouse = Path(warehouse)
     if not read_only:
         warehouse.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(warehouse), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseLockedError(
-                f"the warehouse {warehouse} is locked by another process (DuckDB allows one "
-                f"writer); wait for the running reconcile to finish and retry. DuckDB said: {exc}"
-            ) from exc
-        raise
+    con = _connect_waiting(warehouse, read_only, lock_timeout)
     # Bounded memory; DuckDB spills to a temp directory beside the warehouse, not into RAM.
     con.execute("SET memory_limit = ?", [memory_limit])
     con.execute("SET temp_directory = ?", [str(warehouse.parent / ".duckdb_tmp")])
@@ -49,6 +45,25 @@ def connect(
     if not read_only:
         con.execute(schema_sql())
     return con
+
+
+def _connect_waiting(
+    warehouse: Path, read_only: bool, lock_timeout: float
+) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            return duckdb.connect(str(warehouse), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"the warehouse {warehouse} is locked by another process (DuckDB allows one "
+                    f"writer) and stayed locked for {lock_timeout:.0f}s; wait for the running "
+                    f"reconcile to finish and retry. DuckDB said: {exc}"
+                ) from exc
+            time.sleep(0.5)
 
 
 @contextlib.contextmanager
