@@ -52,13 +52,14 @@ def normalize_values(
     wanted = pl.DataFrame({"raw": list(raw_values)}, schema={"raw": pl.String}).unique()
     con.register("wanted_raw", wanted)
     try:
-        missing = con.execute(
+        # duckdb 2: `.pl()` lives on relations (con.sql), no longer on execute() results.
+        missing = con.sql(
             """
             SELECT w.raw FROM wanted_raw w
             ANTI JOIN (SELECT raw FROM normalization_cache WHERE kind = ? AND region = ?) c
               ON c.raw = w.raw
             """,
-            [kind, cache_region],
+            params=[kind, cache_region],
         ).pl()
         if missing.height:
             parse = (
@@ -89,13 +90,13 @@ def normalize_values(
                 "SELECT kind, region, raw, normalized, error_message FROM fresh_normalized"
             )
             con.unregister("fresh_normalized")
-        return con.execute(
+        return con.sql(
             """
             SELECT w.raw, c.normalized, c.error_message
             FROM wanted_raw w
             JOIN normalization_cache c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
             """,
-            [kind, cache_region],
+            params=[kind, cache_region],
         ).pl()
     finally:
         con.unregister("wanted_raw")
