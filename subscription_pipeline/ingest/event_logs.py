@@ -1,0 +1,221 @@
+"""Segment event-log ingestion (SPEC 2.2): one received day = one partition.
+
+How a day is read, and why:
+- Each file is decompressed in Python (`gzip`) and split into exactly numbered lines, handed to
+  DuckDB as Arrow batches and staged in a temp table, one file at a time (log_stage.py). A
+  truncated or corrupt gzip rejects that file whole (CORRUPT_FILE); the rest of the day ingests.
+  DuckDB's own `read_json` would be faster, but it cannot number lines exactly, nor keep an
+  invalid line as a rejection instead of failing the file.
+- All parsing is set-based SQL (log_parse.sql): `json_valid`, then `from_json` with an explicit
+  structure, so memory is DuckDB's (bounded, spilling) rather than a Python object per event.
+- A line that is not valid UTF-8 is rejected alone as INVALID_JSON; blank lines are counted as
+  ignored.
+- Each messaging_subscriptions entry is judged on its own; `groups` count on EMAIL entries only
+  and are ignored on SMS/WHATSAPP entries (the channel status still applies). An entry without
+  a valid status is rejected even if it has groups (Segment requires one).
+- A line's outcome before de-duplication: rejected (not JSON, or all it asked was invalid),
+  applied (something valid), ignored (nothing to apply). `duplicate` then counts the applied
+  lines whose messageId was won by another copy (global, by the `message_winners` view); an
+  ignored or rejected copy keeps its outcome, having nothing to apply anyway.
+- Timestamps are repaired, never a reason to drop: missing/unparseable `timestamp` ->
+  `receivedAt` (or the received day's midnight when that is missing too), a future one is
+  clamped; each repair of an applied line is a warning in `ingest_warnings`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from subscription_pipeline import vocabulary
+from subscription_pipeline.ingest import log_sql
+from subscription_pipeline.ingest.log_layout import (
+    LOGS_DIR,
+    day_start,
+    list_log_days,
+    log_files_for_day,
+)
+from subscription_pipeline.ingest.log_stage import StagedFile, create_stage, stage_file
+from subscription_pipeline.ingest.settings import IngestSettings
+from subscription_pipeline.ingest.store import (
+    LedgerEntry,
+    clear_partition,
+    mark_dirty_observations,
+    write_ledger_entry,
+)
+from subscription_pipeline.normalize import normalize_values
+from subscription_pipeline.warehouse.connection import transaction
+
+__all__ = ["LOGS_DIR", "ingest_log_day", "list_log_days", "log_files_for_day"]
+
+SOURCE_KIND = "event_log"
+_TEMP_TABLES = (
+    "_log_stage",
+    "_log_vocab",
+    "_log_lines",
+    "_log_candidates",
+    "_log_norm",
+    "_log_judged",
+    "_log_outcomes",
+)
+# Observations of other days that share a messageId with this day: their winner may change.
+_SHARED_MESSAGES = (
+    "source_kind IN ('event', 'keyword') AND partition_key <> ? "
+    "AND message_id IN (SELECT message_id FROM log_messages WHERE partition_key = ?)"
+)
+
+
+def _vocabulary_frame() -> pl.DataFrame:
+    rows = [
+        *(("channel", k, v) for k, v in vocabulary.EVENT_CHANNELS.items()),
+        *(("status", k, v) for k, v in vocabulary.EVENT_STATUS_SPELLINGS.items()),
+        *(("inbound_event", k, v) for k, v in vocabulary.INBOUND_EVENTS.items()),
+        *(("keyword", k, "unsubscribed") for k in vocabulary.OPT_OUT_KEYWORDS),
+        *(("keyword", k, "subscribed") for k in vocabulary.OPT_IN_KEYWORDS),
+    ]
+    return pl.DataFrame(rows, schema=["kind", "spelling", "value"], orient="row")
+
+
+def _create_temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    con.register("_log_frame", frame)
+    try:
+        # Names come from this module's constants, never from input.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _log_frame")
+    finally:
+        con.unregister("_log_frame")
+
+
+def _normalise_keys(con: duckdb.DuckDBPyConnection, region: str) -> None:
+    """_log_norm(kind, raw, normalized, error_message) for every distinct key of the day."""
+    keys = log_sql.frame(con, "raw_keys")
+    frames = [
+        normalize_values(
+            con, kind, keys.filter(pl.col("key_kind") == kind)["key_raw"], region
+        ).with_columns(kind=pl.lit(kind))
+        for kind in ("email", "phone")
+    ]
+    _create_temp_table(con, "_log_norm", pl.concat(frames, how="diagonal"))
+
+
+def _ledger_entries(
+    con: duckdb.DuckDBPyConnection, day: str, staged: list[StagedFile]
+) -> list[LedgerEntry]:
+    counts = {row[0]: row[1:] for row in log_sql.frame(con, "file_counts").rows()}
+    warnings = dict(log_sql.frame(con, "file_warnings", {"day": day}).rows())
+    entries = []
+    for file in staged:
+        if file.error_code is not None:
+            entries.append(
+                LedgerEntry(
+                    file.source_file,
+                    SOURCE_KIND,
+                    day,
+                    "rejected",
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    size_bytes=file.size_bytes,
+                    error_code=file.error_code,
+                    error_message=file.error_message,
+                )  # fmt: skip
+            )
+            continue
+        rows_in, applied, ignored, rejected = counts.get(file.source_file, (0, 0, 0, 0))
+        entries.append(
+            LedgerEntry(
+                file.source_file,
+                SOURCE_KIND,
+                day,
+                "ingested",
+                rows_in,
+                applied,
+                ignored,
+                0,
+                rejected,
+                warnings=warnings.get(file.source_file, 0),
+                content_sha256=file.content_sha256,
+                size_bytes=file.size_bytes,
+            )  # fmt: skip
+        )
+    return entries
+
+
+def _write_file_rejections(
+    con: duckdb.DuckDBPyConnection, day: str, staged: list[StagedFile]
+) -> None:
+    for file in staged:
+        if file.error_code is not None:
+            con.execute(
+                "INSERT INTO rejections (source_kind, partition_key, source_file, row_number, "
+                "error_code, error_message, raw_record) VALUES (?, ?, ?, NULL, ?, ?, NULL)",
+                [SOURCE_KIND, day, file.source_file, file.error_code, file.error_message],
+            )
+
+
+def _read_ledger(con: duckdb.DuckDBPyConnection, day: str) -> list[LedgerEntry]:
+    rows = con.execute(
+        """
+        SELECT source_file, source_kind, partition_key, status, rows_in, applied, ignored,
+               duplicate, rejected, warnings, uploaded_at, content_sha256, size_bytes,
+               error_code, error_message
+        FROM input_ledger WHERE source_kind = ? AND partition_key = ?
+        ORDER BY source_file
+        """,
+        [SOURCE_KIND, day],
+    ).fetchall()
+    return [LedgerEntry(*row) for row in rows]
+
+
+def ingest_log_day(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, day: str, settings: IngestSettings
+) -> list[LedgerEntry]:
+    """Ingest one received day as one partition (partition_key = day, ledger source_kind
+    'event_log'), idempotently in ONE transaction: clear_partition('event_log', day), then
+    insert. One ledger row per file."""
+    start = day_start(day)
+    params = {
+        "day": day,
+        "day_start": start,
+        "day_end": start + timedelta(days=1),
+        "tolerance": settings.future_tolerance_seconds,
+        "statuses": list(vocabulary.EVENT_STATUS_SPELLINGS),
+    }
+    create_stage(con)
+    try:
+        # Reading happens before the write transaction: it holds the lock only to write.
+        staged = [stage_file(con, data_dir, f) for f in log_files_for_day(data_dir, day)]
+        _create_temp_table(con, "_log_vocab", _vocabulary_frame())
+        with transaction(con):
+            log_sql.run(con, "utc_macro")
+            log_sql.run(con, "lines", params)
+            log_sql.run(con, "candidates")
+            _normalise_keys(con, settings.default_region)
+            log_sql.run(con, "judged", params)
+            log_sql.run(con, "outcomes")
+
+            mark_dirty_observations(con, _SHARED_MESSAGES, [day, day])
+            clear_partition(con, SOURCE_KIND, day)
+            for name in (
+                "insert_observations",
+                "insert_rejections",
+                "insert_warnings",
+                "insert_log_messages",
+            ):
+                log_sql.run(con, name, params)
+            _write_file_rejections(con, day, staged)
+            for entry in _ledger_entries(con, day, staged):
+                write_ledger_entry(con, entry)
+            mark_dirty_observations(
+                con, "partition_key = ? AND source_kind IN ('event', 'keyword')", [day]
+            )
+            mark_dirty_observations(con, _SHARED_MESSAGES, [day, day])
+            log_sql.run(con, "recount_duplicates")
+        return _read_ledger(con, day)
+    finally:
+        for table in _TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -1,0 +1,335 @@
+-- Parsing one received day of Segment event logs, set-based, from the staged raw lines
+-- (_log_stage: source_file, line_number, line, bad_utf8) and the vocabulary (_log_vocab:
+-- kind, spelling, value). Each section below is one statement, run in order by event_logs.py;
+-- `$name` values are parameters, never spliced text.
+
+-- name: utc_macro
+-- An ISO-8601 string as naive UTC; a string without an offset is UTC (never the session zone).
+CREATE OR REPLACE TEMP MACRO _log_utc(s) AS timezone(
+    'UTC',
+    try_cast(
+        CASE
+            WHEN regexp_matches(upper(trim(s)), ':\d\d(\.\d+)?\s*(Z|[+-]\d\d(:?\d\d)?)$')
+                THEN upper(trim(s))
+            ELSE trim(s) || '+00:00'
+        END AS TIMESTAMPTZ
+    )
+);
+
+-- name: lines
+-- One row per line: what kind of line it is and, for a JSON object, the fields that matter,
+-- extracted with an explicit structure (a field of another type reads as NULL).
+CREATE OR REPLACE TEMP TABLE _log_lines AS
+WITH classified AS (
+    SELECT
+        source_file,
+        line_number,
+        line,
+        CASE
+            WHEN bad_utf8 THEN 'not_utf8'
+            WHEN regexp_full_match(line, '\s*') THEN 'blank'
+            WHEN NOT json_valid(line) THEN 'invalid_json'
+            WHEN json_type(line) <> 'OBJECT' THEN 'not_object'
+            ELSE 'message'
+        END AS line_kind
+    FROM _log_stage
+),
+parsed AS (
+    SELECT
+        *,
+        CASE WHEN line_kind = 'message' THEN from_json(line, '{
+            "type": "VARCHAR", "event": "VARCHAR", "messageId": "VARCHAR",
+            "timestamp": "VARCHAR", "receivedAt": "VARCHAR",
+            "userId": "VARCHAR", "anonymousId": "VARCHAR",
+            "properties": {"from": "VARCHAR", "body": "VARCHAR"},
+            "context": {"messaging_subscriptions": [{
+                "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR",
+                "groups": [{"name": "VARCHAR", "status": "VARCHAR"}]
+            }]}
+        }') END AS m
+    FROM classified
+),
+timed AS (
+    SELECT
+        source_file,
+        line_number,
+        line,
+        line_kind,
+        lower(trim(m.type)) AS msg_type,
+        m.event AS event,
+        CASE WHEN line_kind = 'message' THEN coalesce(
+            nullif(trim(m.messageId), ''),
+            -- No messageId: an id from the content, whitespace-insensitive (minified JSON).
+            'sha256:' || sha256(json(line))
+        ) END AS message_id,
+        m.timestamp AS timestamp_raw,
+        m.receivedAt AS received_raw,
+        _log_utc(m.timestamp) AS event_ts,
+        _log_utc(m.receivedAt) AS received_at,
+        m.userId AS user_id,
+        m.anonymousId AS anonymous_id,
+        m.properties."from" AS sender_raw,
+        m.properties.body AS body,
+        m.context.messaging_subscriptions AS subscriptions
+    FROM parsed
+),
+clamped AS (
+    SELECT
+        *,
+        -- Without receivedAt, Segment still received it on this day: its end is the limit.
+        coalesce(received_at, $day_end) AS latest_at
+    FROM timed
+)
+SELECT
+    * EXCLUDE (latest_at),
+    CASE
+        WHEN event_ts IS NULL THEN coalesce(received_at, $day_start)
+        WHEN event_ts > latest_at + to_seconds($tolerance) THEN latest_at
+        ELSE event_ts
+    END AS effective_at,
+    CASE
+        WHEN event_ts IS NOT NULL AND event_ts <= latest_at + to_seconds($tolerance) THEN NULL
+        WHEN timestamp_raw IS NULL THEN 'MISSING_TIMESTAMP'
+        WHEN event_ts IS NULL THEN 'INVALID_TIMESTAMP'
+        ELSE 'FUTURE_TIMESTAMP'
+    END AS warning_code,
+    CASE
+        WHEN event_ts IS NOT NULL AND event_ts <= latest_at + to_seconds($tolerance) THEN NULL
+        WHEN event_ts IS NOT NULL THEN printf(
+            'timestamp %s is more than %d s after receivedAt; clamped to %s',
+            timestamp_raw, $tolerance, latest_at
+        )
+        ELSE concat(
+            CASE
+                WHEN timestamp_raw IS NULL THEN 'timestamp is missing'
+                ELSE printf('timestamp %s cannot be parsed', to_json(timestamp_raw))
+            END,
+            CASE
+                WHEN received_at IS NOT NULL THEN printf('; using receivedAt %s', received_at)
+                ELSE printf('; receivedAt is missing too, using the received day %s', $day_start)
+            END
+        )
+    END AS warning_message
+FROM clamped;
+
+-- name: candidates
+-- Everything a line asks to apply: each messaging_subscriptions entry of an identify/track,
+-- and the keyword of an inbound message. Groups count for EMAIL only (ignored elsewhere).
+CREATE OR REPLACE TEMP TABLE _log_candidates AS
+WITH entries AS (
+    SELECT
+        source_file,
+        line_number,
+        unnest(subscriptions) AS entry,
+        generate_subscripts(subscriptions, 1) - 1 AS entry_index
+    FROM _log_lines
+    WHERE line_kind = 'message' AND msg_type IN ('identify', 'track')
+)
+SELECT
+    e.source_file,
+    e.line_number,
+    e.entry_index,
+    'event' AS source_kind,
+    'messaging_subscriptions[' || e.entry_index || ']' AS field,
+    'messaging_subscriptions[' || e.entry_index || '].key' AS key_field,
+    e.entry.type AS type_raw,
+    c.value AS channel,
+    e.entry.status AS status_raw,
+    s.value AS status,
+    e.entry."key" AS key_raw,
+    CASE WHEN c.value = 'email' THEN 'email' ELSE 'phone' END AS key_kind,
+    CASE WHEN c.value = 'email' THEN e.entry.groups END AS groups
+FROM entries e
+LEFT JOIN _log_vocab c ON c.kind = 'channel' AND c.spelling = lower(trim(e.entry.type))
+LEFT JOIN _log_vocab s ON s.kind = 'status' AND s.spelling = lower(trim(e.entry.status))
+UNION ALL BY NAME
+SELECT
+    l.source_file,
+    l.line_number,
+    NULL AS entry_index,
+    'keyword' AS source_kind,
+    'properties' AS field,
+    'properties.from' AS key_field,
+    l.event AS type_raw,
+    ev.value AS channel,
+    l.body AS status_raw,
+    kw.value AS status,
+    l.sender_raw AS key_raw,
+    'phone' AS key_kind,
+    NULL AS groups
+FROM _log_lines l
+JOIN _log_vocab ev ON ev.kind = 'inbound_event' AND ev.spelling = l.event
+JOIN _log_vocab kw
+    ON kw.kind = 'keyword' AND kw.spelling = lower(regexp_replace(l.body, '^\s+|\s+$', '', 'g'))
+WHERE l.line_kind = 'message' AND l.msg_type = 'track';
+
+-- name: raw_keys
+SELECT DISTINCT key_kind, key_raw FROM _log_candidates
+WHERE key_raw IS NOT NULL AND (channel IS NOT NULL);
+
+-- name: judged
+-- Each candidate on its own: the first defect found rejects it, its siblings are untouched.
+CREATE OR REPLACE TEMP TABLE _log_judged AS
+WITH checked AS (
+    SELECT
+        c.*,
+        n.normalized AS contact,
+        n.error_message AS key_error,
+        list_filter(c.groups, lambda g: nullif(trim(g.name), '') IS NULL) AS unnamed_groups,
+        list_filter(
+            c.groups,
+            lambda g: NOT coalesce(list_contains($statuses, lower(trim(g.status))), false)
+        ) AS bad_groups
+    FROM _log_candidates c
+    LEFT JOIN _log_norm n ON n.kind = c.key_kind AND n.raw = c.key_raw
+)
+SELECT
+    * EXCLUDE (key_error, unnamed_groups, bad_groups),
+    CASE
+        WHEN channel IS NULL THEN 'INVALID_CHANNEL'
+        WHEN status IS NULL THEN 'INVALID_SUBSCRIPTION_STATUS'
+        WHEN contact IS NULL AND key_kind = 'email' THEN 'INVALID_EMAIL'
+        WHEN contact IS NULL THEN 'INVALID_PHONE'
+        WHEN len(unnamed_groups) > 0 THEN 'INVALID_GROUP'
+        WHEN len(bad_groups) > 0 THEN 'INVALID_SUBSCRIPTION_STATUS'
+    END AS error_code,
+    CASE
+        WHEN channel IS NULL THEN field || ': ' || coalesce(
+            printf('unknown type %s', to_json(type_raw)), 'type is missing'
+        ) || ' (expected EMAIL, SMS or WHATSAPP)'
+        WHEN status IS NULL THEN field || ': ' || coalesce(
+            printf('unknown status %s', to_json(status_raw)), 'status is missing'
+        ) || ' (expected SUBSCRIBED, UNSUBSCRIBED or DID_NOT_SUBSCRIBE)'
+        WHEN contact IS NULL THEN key_field || ': ' || coalesce(key_error, 'missing')
+        WHEN len(unnamed_groups) > 0 THEN field || '.groups: a group has no name'
+        WHEN len(bad_groups) > 0 THEN printf(
+            '%s.groups: group %s has status %s (expected SUBSCRIBED, UNSUBSCRIBED or '
+            || 'DID_NOT_SUBSCRIBE)',
+            field, to_json(trim(bad_groups[1].name)), coalesce(to_json(bad_groups[1].status), 'null')
+        )
+    END AS error_message
+FROM checked;
+
+-- name: outcomes
+-- Each line's fate before de-duplication: rejected (unreadable, or nothing of it valid),
+-- applied (something valid to apply) or ignored (nothing to apply).
+CREATE OR REPLACE TEMP TABLE _log_outcomes AS
+SELECT
+    l.source_file,
+    l.line_number,
+    l.line_kind,
+    l.message_id,
+    l.received_at,
+    CASE
+        WHEN l.line_kind IN ('not_utf8', 'invalid_json', 'not_object') THEN 'rejected'
+        WHEN l.line_kind = 'blank' THEN 'ignored'
+        WHEN j.good > 0 THEN 'applied'
+        WHEN j.total > 0 THEN 'rejected'
+        ELSE 'ignored'
+    END AS outcome
+FROM _log_lines l
+LEFT JOIN (
+    SELECT source_file, line_number, count(*) AS total, count(*) FILTER (error_code IS NULL) AS good
+    FROM _log_judged
+    GROUP BY ALL
+) j USING (source_file, line_number);
+
+-- name: insert_observations
+-- The channel itself, then one row per group; every copy of a message is stored, the
+-- effective_observations view keeps the winner.
+INSERT INTO observations (
+    source_kind, partition_key, source_file, row_number, message_id, source, channel, contact,
+    subscription_group, status, effective_at, received_at, user_id, anonymous_id
+)
+WITH good AS (
+    SELECT j.*, l.message_id, l.effective_at, l.received_at, l.user_id, l.anonymous_id
+    FROM _log_judged j
+    JOIN _log_lines l USING (source_file, line_number)
+    WHERE j.error_code IS NULL
+),
+grouped AS (
+    SELECT * EXCLUDE (groups), unnest(groups) AS g FROM good
+)
+SELECT
+    source_kind, $day, source_file, line_number, message_id, message_id, channel, contact,
+    NULL, status, effective_at, received_at, user_id, anonymous_id
+FROM good
+UNION ALL
+SELECT
+    g.source_kind, $day, g.source_file, g.line_number, g.message_id, g.message_id, g.channel,
+    g.contact, trim(g.g.name), s.value, g.effective_at, g.received_at, g.user_id, g.anonymous_id
+FROM grouped g
+JOIN _log_vocab s ON s.kind = 'status' AND s.spelling = lower(trim(g.g.status));
+
+-- name: insert_rejections
+INSERT INTO rejections (
+    source_kind, partition_key, source_file, row_number, error_code, error_message, raw_record
+)
+SELECT
+    'event_log', $day, l.source_file, l.line_number, 'INVALID_JSON',
+    CASE l.line_kind
+        WHEN 'not_utf8' THEN 'line is not valid UTF-8'
+        WHEN 'not_object' THEN 'line is JSON but not an object (one Segment message per line)'
+        ELSE 'line is not valid JSON'
+    END,
+    l.line
+FROM _log_lines l
+WHERE l.line_kind IN ('not_utf8', 'invalid_json', 'not_object')
+UNION ALL
+SELECT
+    'event_log', $day, j.source_file, j.line_number, j.error_code, j.error_message, l.line
+FROM _log_judged j
+JOIN _log_lines l USING (source_file, line_number)
+WHERE j.error_code IS NOT NULL;
+
+-- name: insert_warnings
+-- A repaired timestamp is on record for every line that applies something.
+INSERT INTO ingest_warnings (
+    source_kind, partition_key, source_file, row_number, warning_code, warning_message
+)
+SELECT 'event_log', $day, l.source_file, l.line_number, l.warning_code, l.warning_message
+FROM _log_lines l
+JOIN _log_outcomes o USING (source_file, line_number)
+WHERE o.outcome = 'applied' AND l.warning_code IS NOT NULL;
+
+-- name: insert_log_messages
+INSERT INTO log_messages (
+    partition_key, source_file, line_number, message_id, received_at, outcome
+)
+SELECT $day, source_file, line_number, message_id, received_at, outcome
+FROM _log_outcomes
+WHERE line_kind = 'message';
+
+-- name: file_counts
+SELECT
+    source_file,
+    count(*) AS rows_in,
+    count(*) FILTER (outcome = 'applied') AS applied,
+    count(*) FILTER (outcome = 'ignored') AS ignored,
+    count(*) FILTER (outcome = 'rejected') AS rejected
+FROM _log_outcomes
+GROUP BY source_file;
+
+-- name: file_warnings
+SELECT source_file, count(*) AS warnings
+FROM ingest_warnings
+WHERE source_kind = 'event_log' AND partition_key = $day
+GROUP BY source_file;
+
+-- name: recount_duplicates
+-- De-duplication is global: a day ingested later may hold the earliest copy of a message, so
+-- every event-log file's applied/duplicate split is recomputed (their sum never changes).
+UPDATE input_ledger
+SET applied = c.applied, duplicate = c.duplicate
+FROM (
+    SELECT
+        m.source_file,
+        count(*) FILTER (w.message_id IS NOT NULL) AS applied,
+        count(*) FILTER (w.message_id IS NULL) AS duplicate
+    FROM log_messages m
+    LEFT JOIN message_winners w
+        ON w.source_file = m.source_file AND w.line_number = m.line_number
+    WHERE m.outcome = 'applied'
+    GROUP BY m.source_file
+) c
+WHERE input_ledger.source_file = c.source_file AND input_ledger.source_kind = 'event_log';

@@ -1,0 +1,81 @@
+"""Writing Segment event logs for tests: the S3 destination's layout, gzipped NDJSON."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from subscription_pipeline.ingest.log_layout import LOGS_DIR, day_to_epoch_ms
+
+SOURCE_ID = "src-web"
+
+
+def day_dir(data_dir: Path, day: str, source_id: str = SOURCE_ID) -> Path:
+    path = data_dir / LOGS_DIR / source_id / str(day_to_epoch_ms(day))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def encode_lines(lines: list[dict[str, Any] | str]) -> bytes:
+    """Each dict as one JSON line; a str is written verbatim (for broken lines)."""
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    return text.encode("utf-8")
+
+
+def write_log(
+    data_dir: Path,
+    day: str,
+    name: str,
+    lines: list[dict[str, Any] | str],
+    source_id: str = SOURCE_ID,
+) -> str:
+    """Write a log file (gzipped when name ends in .gz); return its path relative to data_dir."""
+    path = day_dir(data_dir, day, source_id) / name
+    payload = encode_lines(lines)
+    path.write_bytes(gzip.compress(payload) if name.endswith(".gz") else payload)
+    return path.relative_to(data_dir).as_posix()
+
+
+def identify(
+    message_id: str | None,
+    subscriptions: list[dict[str, Any]],
+    timestamp: str | None = "2024-03-15T10:00:00Z",
+    received_at: str | None = "2024-03-15T10:00:05Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "identify",
+        "userId": "user-1",
+        "context": {"messaging_subscriptions": subscriptions},
+        **extra,
+    }
+    for key, value in (
+        ("messageId", message_id),
+        ("timestamp", timestamp),
+        ("receivedAt", received_at),
+    ):
+        if value is not None:
+            message[key] = value
+    return message
+
+
+def inbound(
+    message_id: str | None,
+    sender: str | None,
+    body: str,
+    event: str = "SMS Received",
+    timestamp: str | None = "2024-03-15T11:00:00Z",
+    received_at: str | None = "2024-03-15T11:00:01Z",
+) -> dict[str, Any]:
+    message = identify(message_id, [], timestamp, received_at)
+    del message["context"]
+    properties: dict[str, Any] = {"body": body}
+    if sender is not None:
+        properties["from"] = sender
+    return {**message, "type": "track", "event": event, "properties": properties}
+
+
+def entry(key: Any, type_: Any = "EMAIL", status: Any = "SUBSCRIBED", **extra: Any) -> dict:
+    return {"key": key, "type": type_, "status": status, **extra}
