@@ -12,7 +12,7 @@ import duckdb
 from subscription_pipeline import paths
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.normalize import DEFAULT_REGION
-from subscription_pipeline.warehouse.connection import DEFAULT_MEMORY_LIMIT, connect
+from subscription_pipeline.warehouse.connection import connect
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -23,7 +23,7 @@ class WarehouseResource(dg.ConfigurableResource):
     data_dir: str = ""
     warehouse: str = ""
     default_region: str = DEFAULT_REGION
-    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    memory_limit: str = ""  # empty: SUBSCRIPTION_MEMORY_LIMIT, else 1GB
 
     def data_path(self) -> Path:
         return Path(self.data_dir).resolve() if self.data_dir else paths.default_data_dir()
@@ -41,7 +41,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect(self.warehouse_path(), memory_limit=self.memory_limit)
+        con = connect(self.warehouse_path(), memory_limit=self.memory_limit or None)
         try:
             yield con
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from importlib import resources
@@ -27,7 +28,7 @@ def connect(
     warehouse: Path,
     *,
     read_only: bool = False,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    memory_limit: str | None = None,
     threads: int | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> duckdb.DuckDBPyConnection:
@@ -37,6 +38,7 @@ def connect(
         warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting(warehouse, read_only, lock_timeout)
     # Bounded memory; DuckDB spills to a temp directory beside the warehouse, not into RAM.
+    memory_limit = memory_limit or os.environ.get("SUBSCRIPTION_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     con.execute("SET memory_limit = ?", [memory_limit])
     con.execute("SET temp_directory = ?", [str(warehouse.parent / ".duckdb_tmp")])
     con.execute("SET preserve_insertion_order = false")
