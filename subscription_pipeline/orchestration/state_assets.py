@@ -25,7 +25,7 @@ AFTER_UPSTREAM = (
 
 def table_preview(con: duckdb.DuckDBPyConnection, sql: str) -> dg.MetadataValue:
     """A markdown preview of a query's first rows (the SQL is fixed code, never input)."""
-    frame = con.execute(sql).pl().head(PREVIEW_ROWS)
+    frame = con.sql(sql).pl().head(PREVIEW_ROWS)
     if frame.is_empty():
         return dg.MetadataValue.md("_no rows_")
     header = "| " + " | ".join(frame.columns) + " |"
