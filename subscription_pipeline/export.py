@@ -108,9 +108,10 @@ def _copy_atomically(
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         # DuckDB 2 takes the output path as a parameter, so no path is ever quoted into SQL.
-        (written,) = con.execute(
+        # fetchall, not fetchone: DuckDB 2 keeps a partly fetched result open on the connection.
+        [(written,)] = con.execute(
             f"COPY ({query}) TO ? {_COPY_OPTIONS[fmt]}", [*params, str(temporary)]
-        ).fetchone()
+        ).fetchall()
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -1,0 +1,37 @@
+"""The reconciliation report: state counts per run, what changed, rejections, a chart.
+
+Pure functions over the warehouse, free of Dagster; the orchestration wires them in.
+"""
+
+from subscription_pipeline.report.chart import state_chart_png
+from subscription_pipeline.report.markdown import markdown_table, report_markdown
+from subscription_pipeline.report.rejections import rejections_by_code
+from subscription_pipeline.report.snapshots import (
+    changes_since_previous,
+    record_snapshot,
+    snapshot_history,
+    state_counts,
+)
+from subscription_pipeline.report.tables import ensure_report_tables
+from subscription_pipeline.report.transitions import (
+    CaptureMissingError,
+    capture_before,
+    record_transitions,
+    transition_counts,
+)
+
+__all__ = [
+    "CaptureMissingError",
+    "capture_before",
+    "changes_since_previous",
+    "ensure_report_tables",
+    "markdown_table",
+    "record_snapshot",
+    "record_transitions",
+    "rejections_by_code",
+    "report_markdown",
+    "snapshot_history",
+    "state_chart_png",
+    "state_counts",
+    "transition_counts",
+]
