@@ -47,15 +47,18 @@ def read_upload_bytes(path: Path, max_bytes: int) -> bytes:
                 FileError.NOT_A_REGULAR_FILE, f"not a regular file, not read: {exc.strerror}"
             ) from exc
         raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UploadRejected(FileError.NOT_A_REGULAR_FILE, "not a regular file, not read")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise UploadRejected(FileError.NOT_A_REGULAR_FILE, "not a regular file, not read")
         if info.st_size > max_bytes:
             raise UploadRejected(
                 FileError.FILE_TOO_LARGE, f"{info.st_size} bytes, over the limit of {max_bytes}"
             )
-        data = handle.read(max_bytes + 1)  # the file may grow between fstat and read
+        data = handle.read(info.st_size + 1)
+        if len(data) > info.st_size:  # it grew since fstat: read on, up to just over the limit
+            data += handle.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise UploadRejected(FileError.FILE_TOO_LARGE, f"over the limit of {max_bytes} bytes")
     return data

@@ -35,11 +35,12 @@ def resolve_uploaded_at(con: duckdb.DuckDBPyConnection, file_name: str, mtime: f
     """The upload's time: its name prefix, else the mtime first registered for this name."""
     stated = uploaded_at_from_name(file_name)
     if stated is None:
+        # fetchall: duckdb 2 keeps a partly fetched result open and refuses the next statement.
         known = con.execute(
             "SELECT uploaded_at FROM upload_times WHERE file_name = ?", [file_name]
-        ).fetchone()
-        if known is not None:
-            return known[0]
+        ).fetchall()
+        if known:
+            return known[0][0]
     uploaded_at = stated or _naive_utc(datetime.fromtimestamp(mtime, UTC))
     con.execute(
         "INSERT OR IGNORE INTO upload_times (file_name, uploaded_at, origin, registered_at) "

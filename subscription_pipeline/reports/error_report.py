@@ -1,0 +1,111 @@
+"""Per-upload error report in the Engage format (SPEC 4): fix it, drop three columns, upload again.
+
+One line per (row, error): the row's original columns, exactly as in the upload, then
+`row_number`, `error_code`, `error_message`. Rows come from the upload's rejections and from the
+resolution's blocked outcomes (`subscription_history`, when that table exists). A file-level
+rejection has no rows: its report is the single line `,<error_code>,<error_message>` under the
+three extra columns, since the upload's own columns cannot be trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from subscription_pipeline.ingest.csv_read import field_column, parse_upload, read_upload_bytes
+from subscription_pipeline.ingest.csv_upload import SOURCE_KIND, UPLOADS_DIR, upload_source_file
+
+REPORT_COLUMNS = ("row_number", "error_code", "error_message")
+# Re-reading an upload that was already accepted: its limits were checked at ingestion.
+_NO_LIMIT = 2**62
+
+_REJECTIONS_SQL = """
+    SELECT row_number, error_code, error_message, 0 AS rank
+    FROM rejections
+    WHERE source_kind = ? AND partition_key = ?
+"""
+_BLOCKED_SQL = """
+    SELECT row_number,
+           reason AS error_code,
+           format(
+               'blocked: {} {} for {} {}{} ({})', source_kind, observed_status, channel, contact,
+               coalesce(' group ' || subscription_group, ''), reason
+           ) AS error_message,
+           1 AS rank
+    FROM subscription_history
+    WHERE source_kind = ? AND source = ? AND outcome = 'blocked'
+"""
+
+
+def report_path(reports_dir: Path, file_name: str) -> Path:
+    return Path(reports_dir) / f"{Path(file_name).stem}.errors.csv"
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()
+    return found[0][0] > 0
+
+
+def upload_errors(con: duckdb.DuckDBPyConnection, file_name: str) -> pl.DataFrame:
+    """row_number (NULL = whole file), error_code, error_message of one upload, in report order."""
+    sql, params = _REJECTIONS_SQL, [SOURCE_KIND, file_name]
+    if _has_table(con, "subscription_history"):
+        sql += " UNION ALL " + _BLOCKED_SQL
+        params += [SOURCE_KIND, file_name]
+    frame = con.sql(sql, params=params).pl()
+    return frame.sort("row_number", "rank", "error_code", nulls_last=False).drop("rank")
+
+
+def _upload_rows(con: duckdb.DuckDBPyConnection, data_dir: Path, file_name: str) -> pl.DataFrame:
+    """The upload's rows with its original header, checked to be the content that was ingested."""
+    data = read_upload_bytes(Path(data_dir) / UPLOADS_DIR / file_name, _NO_LIMIT)
+    ledger = con.execute(
+        "SELECT content_sha256 FROM input_ledger WHERE source_file = ?",
+        [upload_source_file(file_name)],
+    ).fetchall()
+    ingested = ledger[0][0] if ledger else None
+    if ingested and ingested != hashlib.sha256(data).hexdigest():
+        raise RuntimeError(
+            f"{file_name} changed since it was ingested: ingest it again before its error report"
+        )
+    upload = parse_upload(data, _NO_LIMIT)
+    return upload.rows.select(
+        "row_number",
+        *(pl.col(field_column(i)).alias(name) for i, name in enumerate(upload.header)),
+    )
+
+
+def _write_atomically(frame: pl.DataFrame, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    frame.write_csv(partial)
+    os.replace(partial, target)
+
+
+def write_error_report(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, file_name: str, reports_dir: Path
+) -> Path | None:
+    """Engage-format error CSV for one upload: the original columns of each failing row plus
+    row_number, error_code, error_message; None (and any stale report removed) when the upload
+    has no errors."""
+    target = report_path(reports_dir, file_name)
+    errors = upload_errors(con, file_name)
+    if errors.is_empty():
+        target.unlink(missing_ok=True)
+        return None
+    if errors.get_column("row_number").has_nulls():
+        report = errors.filter(pl.col("row_number").is_null())
+    else:
+        rows = _upload_rows(con, data_dir, file_name)
+        originals = [name for name in rows.columns if name != "row_number"]
+        report = errors.join(rows, on="row_number", how="left", maintain_order="left").select(
+            *originals, *REPORT_COLUMNS
+        )
+    _write_atomically(report, target)
+    return target
