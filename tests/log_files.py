@@ -79,3 +79,23 @@ def inbound(
 
 def entry(key: Any, type_: Any = "EMAIL", status: Any = "SUBSCRIBED", **extra: Any) -> dict:
     return {"key": key, "type": type_, "status": status, **extra}
+
+
+def ledger(con: Any, day: str | None = None) -> dict[str, dict[str, Any]]:
+    """Event-log ledger rows by file name (last path part), as dicts."""
+    sql = "SELECT * FROM input_ledger WHERE source_kind = 'event_log'"
+    params: list[Any] = []
+    if day is not None:
+        sql += " AND partition_key = ?"
+        params.append(day)
+    rows = con.sql(sql, params=params).pl().to_dicts()
+    return {row["source_file"].rsplit("/", 1)[-1]: row for row in rows}
+
+
+def assert_balanced(con: Any) -> None:
+    """The accounting identity holds for every event-log file in the ledger."""
+    unbalanced = con.sql(
+        "SELECT source_file FROM input_ledger WHERE source_kind = 'event_log' "
+        "AND rows_in <> applied + ignored + duplicate + rejected"
+    ).fetchall()
+    assert unbalanced == []
