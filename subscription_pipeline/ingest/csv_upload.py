@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -67,7 +68,7 @@ def _write_rows(
     file_name: str,
     observations: pl.DataFrame,
     rejected: pl.DataFrame,
-    uploaded_at: object,
+    uploaded_at: datetime | None,
 ) -> None:
     source_file = upload_source_file(file_name)
     _insert_frame(
