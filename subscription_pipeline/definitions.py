@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from subscription_pipeline.orchestration.checks import quality_checks
 from subscription_pipeline.orchestration.ingest_assets import csv_uploads, event_logs
 from subscription_pipeline.orchestration.jobs import (
     ingest_logs_job,
     ingest_uploads_job,
     resolve_job,
 )
+from subscription_pipeline.orchestration.report_assets import reconciliation_report, state_exports
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.schedules import nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
@@ -19,7 +21,15 @@ from subscription_pipeline.orchestration.state_assets import (
 )
 
 defs = dg.Definitions(
-    assets=[csv_uploads, event_logs, resolved_subscriptions, upload_error_reports],
+    assets=[
+        csv_uploads,
+        event_logs,
+        resolved_subscriptions,
+        upload_error_reports,
+        reconciliation_report,
+        state_exports,
+    ],
+    asset_checks=quality_checks,
     jobs=[ingest_uploads_job, ingest_logs_job, resolve_job],
     sensors=[upload_sensor],
     schedules=[nightly_reconcile],

@@ -1,7 +1,5 @@
 """Ingestion assets: each partition (an upload, a received day) becomes stored observations."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, ingest_upload

@@ -1,7 +1,5 @@
 """The nightly reconciliation at 02:00 UTC: yesterday's received day, and today's so far."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 import dagster as dg

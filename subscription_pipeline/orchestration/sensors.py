@@ -4,8 +4,6 @@ It reads only the folder listing (never the database, which a run may hold) and 
 size and modification time in its cursor, so a re-dropped file with new content runs again.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

@@ -1,14 +1,14 @@
 """State assets: the resolution of every changed contact vector, its history and error reports."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
 
 from subscription_pipeline.orchestration.ingest_assets import csv_uploads, event_logs
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
 from subscription_pipeline.reports.error_report import write_error_report
 from subscription_pipeline.resolve.engine import resolve_pending
 
@@ -65,14 +65,20 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def resolved_subscriptions(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
+    run_at = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connection() as con:
+        # The state of the vectors about to change, so the report can name exact transitions.
+        capture_before(con)
         summary = resolve_pending(con)
+        transitions = record_transitions(con, run_at)
+        record_snapshot(con, run_at)
         context.log.info(f"resolved {summary.vectors_resolved} contact vectors")
         yield dg.MaterializeResult(
             asset_key="subscription_state",
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(row_count(con, "subscription_state")),
                 "vectors_resolved": dg.MetadataValue.int(summary.vectors_resolved),
+                "state_changes": dg.MetadataValue.int(transitions),
                 "by_channel_and_status": table_preview(
                     con,
                     "SELECT channel, coalesce(status, '(none)') AS status, count(*) AS contacts "

@@ -1,0 +1,72 @@
+"""What a person reads without a notebook: the reconciliation report and the exports."""
+
+import base64
+
+import dagster as dg
+
+from subscription_pipeline.export import export_state
+from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from subscription_pipeline.orchestration.state_assets import AFTER_UPSTREAM
+from subscription_pipeline.report import report_markdown, state_chart_png, state_counts
+
+
+@dg.asset(
+    deps=["subscription_state", "subscription_history"],
+    pool=WAREHOUSE_POOL,
+    group_name="reporting",
+    kinds={"markdown"},
+    automation_condition=AFTER_UPSTREAM,
+    description="Counts by channel and status, changes since the previous run, rejections, "
+    "and a chart of state counts over time.",
+)
+def reconciliation_report(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    chart_path = warehouse.reports_path() / "state_counts.png"
+    with warehouse.connection() as con:
+        markdown = report_markdown(con)
+        counts = state_counts(con)
+        state_chart_png(con, chart_path)
+    (warehouse.reports_path() / "reconciliation_report.md").write_text(markdown)
+    # The UI renders markdown images from data URIs: the chart shows with no file server.
+    chart = base64.b64encode(chart_path.read_bytes()).decode()
+    context.log.info(f"report written to {warehouse.reports_path()}")
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.md(markdown),
+            "chart": dg.MetadataValue.md(
+                f"![state counts over time](data:image/png;base64,{chart})"
+            ),
+            "chart_path": dg.MetadataValue.path(str(chart_path)),
+            "state_counts": dg.MetadataValue.table(
+                records=[dg.TableRecord(row) for row in counts.to_dicts()],
+                schema=dg.TableSchema(
+                    columns=[
+                        dg.TableColumn(name, str(dtype)) for name, dtype in counts.schema.items()
+                    ]
+                ),
+            ),
+        }
+    )
+
+
+@dg.asset(
+    deps=["subscription_state"],
+    pool=WAREHOUSE_POOL,
+    group_name="reporting",
+    kinds={"parquet", "csv"},
+    automation_condition=AFTER_UPSTREAM,
+    description="The state as Parquet and CSV, and Engage's 'Subscriptions with SQL Traits' files. "
+    "Runs only after the blocking checks of subscription_state pass.",
+)
+def state_exports(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    with warehouse.connection() as con:
+        result = export_state(con, warehouse.data_path() / "exports")
+    return dg.MaterializeResult(
+        metadata={
+            **{f"rows/{name}": dg.MetadataValue.int(rows) for name, rows in result.rows.items()},
+            "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in result.files.values())),
+        }
+    )
