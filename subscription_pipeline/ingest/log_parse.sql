@@ -29,7 +29,8 @@ WITH classified AS (
             WHEN bad_utf8 THEN 'not_utf8'
             WHEN regexp_full_match(line, '\s*') THEN 'blank'
             WHEN NOT json_valid(line) THEN 'invalid_json'
-            WHEN json_type(line) <> 'OBJECT' THEN 'not_object'
+            -- Valid JSON starting with '{' is an object: no second parse to ask its type.
+            WHEN NOT starts_with(ltrim(line, E' \t'), '{') THEN 'not_object'
             ELSE 'message'
         END AS line_kind
     FROM _log_stage
@@ -57,11 +58,12 @@ timed AS (
         line_kind,
         lower(trim(m.type)) AS msg_type,
         m.event AS event,
-        CASE WHEN line_kind = 'message' THEN coalesce(
-            nullif(trim(m.messageId), ''),
+        CASE
+            WHEN line_kind <> 'message' THEN NULL
+            WHEN nullif(trim(m.messageId), '') IS NOT NULL THEN trim(m.messageId)
             -- No messageId: an id from the content, whitespace-insensitive (minified JSON).
-            'sha256:' || sha256(json(line))
-        ) END AS message_id,
+            ELSE 'sha256:' || sha256(json(line))
+        END AS message_id,
         m.timestamp AS timestamp_raw,
         m.receivedAt AS received_raw,
         _log_utc(m.timestamp) AS event_ts,
