@@ -241,7 +241,7 @@ def test_pool_phones_are_valid_us_numbers_in_every_format() -> None:
     assert [normalize_email(e)[0] for e in emails] == pool.canonical_emails(idx).to_list()
 
 
-def test_chunked_writing_keeps_counts_and_unique_ids(
+def test_chunked_writing_keeps_counts_and_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tiny chunks exercise the multi-chunk path that 5 million events take."""

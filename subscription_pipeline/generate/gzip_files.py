@@ -6,7 +6,7 @@ import gzip
 from collections.abc import Iterable
 from pathlib import Path
 
-GZIP_LEVEL = 5
+GZIP_LEVEL = 3  # twice as fast as 5 for ~10% larger files
 
 
 def write_gzip_lines(path: Path, chunks: Iterable[str], level: int = GZIP_LEVEL) -> None:
