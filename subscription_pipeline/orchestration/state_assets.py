@@ -37,8 +37,9 @@ def table_preview(con: duckdb.DuckDBPyConnection, sql: str) -> dg.MetadataValue:
 
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    # `table` is one of this module's constants.
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+    # `table` is one of this module's constants. fetchall: DuckDB 2 keeps a fetchone() result open.
+    [(count,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # noqa: S608
+    return count
 
 
 @dg.multi_asset(

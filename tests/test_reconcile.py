@@ -1,0 +1,80 @@
+"""`reconcile` end to end on the committed sample data, through a real Dagster instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from subscription_pipeline.cli import main
+from subscription_pipeline.orchestration.runner import contiguous_ranges, day_ranges, reconcile
+from subscription_pipeline.warehouse.connection import connect
+
+TABLES = ("subscription_state", "subscription_history", "rejections", "observations")
+
+
+def _snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    con = connect(warehouse, read_only=True)
+    try:
+        # Table names are this module's constants.
+        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+    finally:
+        con.close()
+
+
+def test_day_ranges_group_consecutive_days() -> None:
+    assert day_ranges(["2024-03-03", "2024-03-01", "2024-03-02", "2024-03-05"]) == [
+        ("2024-03-01", "2024-03-03"),
+        ("2024-03-05", "2024-03-05"),
+    ]
+    assert contiguous_ranges(["c", "a"], ["a", "b", "c"]) == [("a", "a"), ("c", "c")]
+
+
+@pytest.mark.timeout(600)
+def test_reconcile_sample_data_records_runs_and_is_idempotent(
+    dagster_home: Path, sample_landing_zone: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = reconcile(sample_landing_zone, warehouse)
+    assert first.uploads and first.log_days
+    assert all(run.success for run in first.runs)
+
+    con = connect(warehouse, read_only=True)
+    try:
+        unbalanced = con.execute(
+            "SELECT source_file FROM input_ledger "
+            "WHERE rows_in <> applied + ignored + duplicate + rejected"
+        ).fetchall()
+        assert unbalanced == []
+        files_on_disk = len(list((sample_landing_zone / "uploads").iterdir()))
+        csv_files = con.execute(
+            "SELECT count(*) FROM input_ledger WHERE source_kind = 'csv'"
+        ).fetchall()[0][0]
+        assert csv_files == files_on_disk
+        assert con.execute("SELECT count(*) FROM subscription_state").fetchall()[0][0] > 0
+        assert con.execute("SELECT count(*) FROM dirty_vectors").fetchall()[0][0] == 0
+    finally:
+        con.close()
+
+    with dg.DagsterInstance.get() as instance:
+        recorded = {run.run_id for run in instance.get_runs()}
+    assert {run.run_id for run in first.runs} <= recorded
+
+    before = _snapshot(warehouse)
+    second = reconcile(sample_landing_zone, warehouse)
+    assert second.uploads == [] and second.log_days == []
+    assert _snapshot(warehouse) == before
+
+
+@pytest.mark.timeout(600)
+def test_cli_reconcile_prints_a_summary(
+    dagster_home: Path, sample_landing_zone: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    warehouse = tmp_path / "cli.duckdb"
+    code = main(
+        ["reconcile", "--data-dir", str(sample_landing_zone), "--warehouse", str(warehouse)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Subscription state:" in out and "Rejections by code:" in out
