@@ -260,6 +260,19 @@ def test_chunked_writing_keeps_counts_and_order(
         assert received == sorted(received)  # a file is in receivedAt order across chunks
 
 
+def test_fewer_events_than_files_writes_only_non_empty_files(tmp_path: Path) -> None:
+    summary = generate_landing_zone(
+        tmp_path, events=5, contacts=10, days=3, uploads=1, rows=0, seed=5, files_per_day=2
+    )
+    assert summary.events == len(_log_lines(tmp_path)) == 5
+    assert summary.log_files == len(list(tmp_path.rglob("*.gz"))) == 5
+    # Events fill the earliest slots first: both sources' files of day 0, then day 1.
+    assert summary.days == len({p.parent.name for p in tmp_path.rglob("*.gz")}) == 2
+    assert summary.csv_rows == 0
+    [upload] = (tmp_path / "uploads").iterdir()
+    assert len(upload.read_text(encoding="utf-8-sig").splitlines()) == 1  # header only
+
+
 def test_rejects_impossible_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         generate_landing_zone(tmp_path, events=10, contacts=0, days=1, uploads=0, rows=0, seed=1)

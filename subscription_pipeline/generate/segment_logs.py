@@ -133,14 +133,15 @@ def write_segment_logs(
     written: list[LogFile] = []
     carry = sample_messages(chunk_rng(seed), 0, contacts, 0, 1)
     for i, log in enumerate(plan):
-        last_of_source = i + 1 == len(plan) or plan[i + 1].source_index != log.source_index
-        if log.lines == 0:
-            continue
-        carry_out: list[pl.DataFrame] = []
-        write_gzip_lines(log.path(out, seed), _file_text(log, carry, carry_out, contacts, seed))
-        written.append(log)
-        # The source's last file has no next file: its picks are simply not re-delivered.
-        carry = carry.head(0) if last_of_source else pl.concat(carry_out)
+        if log.lines:
+            carry_out: list[pl.DataFrame] = []
+            write_gzip_lines(log.path(out, seed), _file_text(log, carry, carry_out, contacts, seed))
+            written.append(log)
+            carry = pl.concat(carry_out)
+        # else: no file; the copies wait for the source's next file.
+        if i + 1 == len(plan) or plan[i + 1].source_index != log.source_index:
+            # The source's last file has no next file: its picks are simply not re-delivered.
+            carry = carry.head(0)
     return LogStats(
         lines=sum(log.lines for log in written),
         files=len(written),
