@@ -65,7 +65,9 @@ def _statuses(rng: np.random.Generator, n: int) -> pl.Series:
     return bad
 
 
-def _entry(key: pl.Series, type_: str, rng: np.random.Generator, groups: pl.Series | None):
+def _entry(
+    key: pl.Series, type_: str, rng: np.random.Generator, groups: pl.Series | None
+) -> pl.Series:
     """One `messaging_subscriptions` entry per row, as a JSON object string."""
     n = len(key)
     types, _ = pool.replace_some(

@@ -132,7 +132,7 @@ def _inbound(name: str, at: datetime, phone: str, body: str, channel: str = "SMS
     )
 
 
-def _sent(name: str, at: datetime, user: str, subs: list[dict], event: str | None = None):
+def _sent(name: str, at: datetime, user: str, subs: list[dict], event: str | None = None) -> dict:
     """An identify (or a track `event`) carrying subscriptions, received 2 s after `at`."""
     return _message(
         name,

@@ -90,7 +90,9 @@ def _status_column(rng: np.random.Generator, n: int, blank_share: float) -> pl.S
     return pl.select(pl.when(~blank).then(values)).to_series()
 
 
-def sample_rows(rng: np.random.Generator, n: int, contacts: int, columns: tuple[str, ...]):
+def sample_rows(
+    rng: np.random.Generator, n: int, contacts: int, columns: tuple[str, ...]
+) -> pl.DataFrame:
     """`n` random rows with the given columns (blank cells are nulls)."""
     who = rng.integers(0, max(contacts, 1), n)
     missing = pl.Series(rng.random(n) < MISSING_IDENTIFIER_SHARE)
