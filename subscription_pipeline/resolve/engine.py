@@ -1,0 +1,112 @@
+"""Resolving stored observations into subscription_state and subscription_history (SPEC 3).
+
+The replay is set-based SQL (ordered.sql, history.sql, state.sql), run over a scope: every
+vector (full rebuild) or the vectors queued in dirty_vectors (incremental). Both recompute a
+vector from all its stored observations, so they write identical rows whatever order the inputs
+arrived in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import duckdb
+
+from subscription_pipeline.vocabulary import SOURCE_RANK, STATUS_RANK
+from subscription_pipeline.warehouse.connection import transaction
+
+# Replay order items 2 and 3 as lists ordered by rank: SQL ranks by list position.
+_ORDER_PARAMS = {
+    "status_order": sorted(STATUS_RANK, key=STATUS_RANK.__getitem__),
+    "source_order": sorted(SOURCE_RANK, key=SOURCE_RANK.__getitem__),
+}
+
+_SCOPE_ALL = "CREATE OR REPLACE TEMP VIEW resolution_input AS SELECT * FROM effective_observations"
+_SCOPE_DIRTY = """
+CREATE OR REPLACE TEMP VIEW resolution_input AS
+SELECT o.* FROM effective_observations o
+SEMI JOIN resolution_dirty d ON d.channel = o.channel AND d.contact = o.contact
+"""
+_TEMP_OBJECTS = (
+    "DROP VIEW IF EXISTS resolution_input",
+    "DROP TABLE IF EXISTS resolution_dirty",
+    "DROP TABLE IF EXISTS resolution_ordered",
+    "DROP TABLE IF EXISTS resolution_history",
+)
+
+
+@dataclass(frozen=True)
+class ResolutionSummary:
+    vectors_resolved: int
+    state_rows: int
+    history_rows: int
+    full: bool
+
+
+def _sql(name: str) -> str:
+    return resources.files("subscription_pipeline.resolve").joinpath(name).read_text()
+
+
+def resolve_pending(con: duckdb.DuckDBPyConnection) -> ResolutionSummary:
+    """Recompute state and history of the vectors in `dirty_vectors` only (from ALL their stored
+    effective observations), replace their rows, empty dirty_vectors; one transaction."""
+    return _resolve(con, full=False)
+
+
+def resolve_all(con: duckdb.DuckDBPyConnection) -> ResolutionSummary:
+    """Full rebuild of both tables from effective_observations; empties dirty_vectors; one
+    transaction."""
+    return _resolve(con, full=True)
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, *, full: bool) -> ResolutionSummary:
+    with transaction(con):
+        if full:
+            con.execute(_SCOPE_ALL)
+            con.execute("DELETE FROM subscription_state")
+            con.execute("DELETE FROM subscription_history")
+        else:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
+                "SELECT DISTINCT channel, contact FROM dirty_vectors"
+            )
+            con.execute(_SCOPE_DIRTY)
+            # A vector whose observations are all gone keeps no rows.
+            con.execute(
+                "DELETE FROM subscription_state t USING resolution_dirty d "
+                "WHERE t.channel = d.channel AND t.contact = d.contact"
+            )
+            con.execute(
+                "DELETE FROM subscription_history t USING resolution_dirty d "
+                "WHERE t.channel = d.channel AND t.contact = d.contact"
+            )
+        con.execute(_sql("ordered.sql"), _ORDER_PARAMS)
+        con.execute(_sql("history.sql"))
+        con.execute("INSERT INTO subscription_history SELECT * FROM resolution_history")
+        con.execute(_sql("state.sql"))
+        vectors, state_rows, history_rows = _counts(con, full=full)
+        con.execute("DELETE FROM dirty_vectors")
+        for statement in _TEMP_OBJECTS:
+            con.execute(statement)
+    return ResolutionSummary(
+        vectors_resolved=vectors, state_rows=state_rows, history_rows=history_rows, full=full
+    )
+
+
+def _counts(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
+    """(vectors resolved, state rows, history rows) of this run's scope."""
+    vectors_sql = (
+        "SELECT count(DISTINCT (channel, contact)) FROM resolution_ordered"
+        if full
+        else "SELECT count(*) FROM resolution_dirty"
+    )
+    (vectors,) = con.execute(vectors_sql).fetchone()
+    state_rows, history_rows = con.execute(
+        """
+        SELECT
+            (SELECT count(DISTINCT (channel, contact, subscription_group)) FROM resolution_ordered),
+            (SELECT count(*) FROM resolution_history)
+        """
+    ).fetchone()
+    return vectors, state_rows, history_rows

@@ -1,0 +1,170 @@
+"""Test helpers for the resolution engine: observations as ingestion stores them, table readers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+OBSERVATION_COLUMNS = (
+    "source_kind",
+    "partition_key",
+    "source_file",
+    "row_number",
+    "message_id",
+    "source",
+    "channel",
+    "contact",
+    "subscription_group",
+    "status",
+    "effective_at",
+    "received_at",
+    "user_id",
+    "anonymous_id",
+)
+STATE_COLUMNS = (
+    "channel",
+    "contact",
+    "subscription_group",
+    "status",
+    "status_at",
+    "source",
+    "source_ref",
+    "locked",
+    "user_id",
+    "first_seen_at",
+    "last_seen_at",
+)
+HISTORY_COLUMNS = (
+    "channel",
+    "contact",
+    "subscription_group",
+    "replay_step",
+    "effective_at",
+    "source_kind",
+    "source",
+    "source_ref",
+    "source_file",
+    "row_number",
+    "message_id",
+    "user_id",
+    "observed_status",
+    "outcome",
+    "reason",
+    "status_after",
+    "locked_after",
+)
+LOG_DAY = "2024-01-01"
+LOG_FILE = "segment-logs/src1/1704067200000/part-0.jsonl"
+
+
+def obs(
+    kind: str,
+    channel: str,
+    contact: str,
+    status: str | None,
+    at: datetime,
+    *,
+    group: str | None = None,
+    ref: str | int = 1,
+    row: int = 1,
+    user_id: str | None = None,
+) -> dict[str, Any]:
+    """One observation shaped like ingestion's: `ref` is the CSV file name (with `row`), the
+    messageId of an event or keyword (its line in the log file is derived from it), or the API
+    request id."""
+    row_number: int | None = row
+    if kind == "csv":
+        partition, source_file, message_id, source = str(ref), f"uploads/{ref}", None, str(ref)
+    elif kind in ("event", "keyword"):
+        message_id = source = str(ref)
+        partition, source_file = LOG_DAY, LOG_FILE
+        row_number = _log_line(message_id)
+    else:
+        partition, source_file, message_id, source = LOG_DAY, f"api/{LOG_DAY}.jsonl", None, str(ref)
+        row_number = None
+    return {
+        "source_kind": kind,
+        "partition_key": partition,
+        "source_file": source_file,
+        "row_number": row_number,
+        "message_id": message_id,
+        "source": source,
+        "channel": channel,
+        "contact": contact,
+        "subscription_group": group,
+        "status": status,
+        "effective_at": at,
+        "received_at": at if kind in ("event", "keyword") else None,
+        "user_id": user_id,
+        "anonymous_id": None,
+    }
+
+
+_LOG_LINES: dict[str, int] = {}
+
+
+def _log_line(message_id: str) -> int:
+    # One line per messageId, so that no observation is a duplicate copy of another message.
+    return _LOG_LINES.setdefault(message_id, len(_LOG_LINES) + 1)
+
+
+def insert_observations(
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], *, mark_dirty: bool = True
+) -> None:
+    """Store observations (and their log lines) and queue their vectors, as ingestion does."""
+    if not rows:
+        return
+    # One statement per table: DuckDB runs each executemany row as its own statement.
+    row_sql = "(" + ", ".join("?" for _ in OBSERVATION_COLUMNS) + ")"
+    con.execute(
+        f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) VALUES "
+        + ", ".join(row_sql for _ in rows),
+        [r[c] for r in rows for c in OBSERVATION_COLUMNS],
+    )
+    lines = sorted(
+        {
+            (r["partition_key"], r["source_file"], r["row_number"], r["message_id"])
+            for r in rows
+            if r["source_kind"] in ("event", "keyword")
+        }
+    )
+    if lines:
+        con.execute(
+            "INSERT INTO log_messages SELECT DISTINCT v.*, NULL::TIMESTAMP, 'applied' FROM (VALUES "
+            + ", ".join("(?, ?, ?, ?)" for _ in lines)
+            + ") v (partition_key, source_file, line_number, message_id) "
+            "ANTI JOIN log_messages m ON m.source_file = v.source_file "
+            "AND m.line_number = v.line_number",
+            [value for line in lines for value in line],
+        )
+    if mark_dirty:
+        vectors = sorted({(r["channel"], r["contact"]) for r in rows})
+        con.execute(
+            "INSERT INTO dirty_vectors VALUES " + ", ".join("(?, ?)" for _ in vectors),
+            [value for vector in vectors for value in vector],
+        )
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple((0, v) if v is not None else (1,) for v in row)
+
+
+def as_tuples(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[tuple]:
+    return sorted((tuple(r[c] for c in columns) for r in rows), key=_sort_key)
+
+
+def read_tuples(
+    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]
+) -> list[tuple]:
+    rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()  # noqa: S608
+    return sorted(rows, key=_sort_key)
+
+
+def read_dicts(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
+) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
