@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from subscription_pipeline import paths
@@ -42,6 +42,48 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         f"Reconciled {data_dir}: {len(result.uploads)} new or changed uploads, "
         f"{len(result.log_days)} received days, {len(result.runs)} Dagster runs "
         f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})."
+    )
+    print(summarize(warehouse))
+    return 0
+
+
+def _days_between(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from subscription_pipeline.ingest.csv_upload import list_uploads
+    from subscription_pipeline.ingest.event_logs import list_log_days
+    from subscription_pipeline.orchestration.runner import ReconcileFailed, backfill
+    from subscription_pipeline.summary import summarize
+    from subscription_pipeline.warehouse.connection import WarehouseLockedError
+
+    data_dir, warehouse = _resolve_paths(args)
+    present_days = set(list_log_days(data_dir))
+    days: list[str] = []
+    if args.days:
+        first, _, last = args.days.partition("..")
+        days = [day for day in _days_between(first, last or first) if day in present_days]
+    present_uploads = list_uploads(data_dir)
+    uploads = present_uploads if args.all_uploads else list(args.upload or [])
+    unknown = sorted(set(uploads) - set(present_uploads))
+    if unknown:
+        print(
+            f"backfill: no such upload in {data_dir / 'uploads'}: {', '.join(unknown)}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        result = backfill(
+            data_dir, warehouse, uploads=uploads, log_days=days, default_region=args.region
+        )
+    except (ReconcileFailed, WarehouseLockedError) as exc:
+        print(f"backfill failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Backfilled {len(result.uploads)} uploads and {len(result.log_days)} received days "
+        f"in {len(result.runs)} Dagster runs."
     )
     print(summarize(warehouse))
     return 0
@@ -124,6 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser("reconcile", help="ingest everything new and resolve the state")
     _add_paths(reconcile)
     reconcile.set_defaults(handler=cmd_reconcile)
+
+    backfill = commands.add_parser(
+        "backfill", help="re-ingest chosen days or uploads (idempotent), then resolve"
+    )
+    backfill.add_argument(
+        "--days", help="received days FIRST..LAST (UTC), e.g. 2024-03-01..2024-03-31"
+    )
+    backfill.add_argument("--upload", action="append", help="an upload file name (repeatable)")
+    backfill.add_argument("--all-uploads", action="store_true", help="every upload in the folder")
+    _add_paths(backfill)
+    backfill.set_defaults(handler=cmd_backfill)
 
     explain = commands.add_parser("explain", help="a contact's timeline and why")
     explain.add_argument("contact", help="email address or phone number")

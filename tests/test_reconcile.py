@@ -78,3 +78,19 @@ def test_cli_reconcile_prints_a_summary(
     out = capsys.readouterr().out
     assert code == 0
     assert "Subscription state:" in out and "Rejections by code:" in out
+
+
+@pytest.mark.timeout(600)
+def test_backfill_of_ingested_days_and_uploads_changes_nothing(
+    dagster_home: Path, sample_landing_zone: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    reconcile(sample_landing_zone, warehouse)
+    before = _snapshot(warehouse)
+    paths = ["--data-dir", str(sample_landing_zone), "--warehouse", str(warehouse)]
+    code = main(["backfill", "--days", "2024-01-01..2030-12-31", "--all-uploads", *paths])
+    assert code == 0, capsys.readouterr().err
+    uploads = len(list((sample_landing_zone / "uploads").iterdir()))
+    assert f"Backfilled {uploads} uploads" in capsys.readouterr().out
+    assert _snapshot(warehouse) == before
+    assert main(["backfill", "--upload", "no-such-file.csv", *paths]) == 2

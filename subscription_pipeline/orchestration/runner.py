@@ -17,7 +17,7 @@ import dagster as dg
 
 from subscription_pipeline import paths
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
-from subscription_pipeline.orchestration.pending import find_pending
+from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -129,6 +129,26 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 def reconcile(data_dir: Path, warehouse: Path, default_region: str = "US") -> ReconcileResult:
+    """Ingest what is new or changed since the ledger last saw it, then resolve."""
+    pending = find_pending(data_dir, warehouse)
+    return run_partitions(data_dir, warehouse, pending, default_region)
+
+
+def backfill(
+    data_dir: Path,
+    warehouse: Path,
+    *,
+    uploads: list[str],
+    log_days: list[str],
+    default_region: str = "US",
+) -> ReconcileResult:
+    """Re-ingest the named partitions whatever the ledger says (idempotent), then resolve."""
+    return run_partitions(data_dir, warehouse, PendingInputs(uploads, log_days), default_region)
+
+
+def run_partitions(
+    data_dir: Path, warehouse: Path, pending: PendingInputs, default_region: str
+) -> ReconcileResult:
     ensure_dagster_home()
     # Imported here: loading the definitions must not happen before DAGSTER_HOME is set.
     from subscription_pipeline.definitions import defs
@@ -144,9 +164,7 @@ def reconcile(data_dir: Path, warehouse: Path, default_region: str = "US") -> Re
             }
         }
     }
-    result = ReconcileResult()
-    pending = find_pending(data_dir, warehouse)
-    result.uploads, result.log_days = pending.uploads, pending.log_days
+    result = ReconcileResult(uploads=list(pending.uploads), log_days=list(pending.log_days))
     with dg.DagsterInstance.get() as instance:
         release_abandoned_runs(instance)
         known = set(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
