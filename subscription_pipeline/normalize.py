@@ -1,8 +1,20 @@
-"""Email and phone normalisation (SPEC 2.4), each distinct raw value parsed once and cached."""
+"""Email and phone normalisation (SPEC 2.4), each distinct raw value parsed once and cached.
+
+The parsers are slow (tens of microseconds a value), so a batch is parsed once per *parse key*,
+not once per raw spelling:
+- email: `raw.strip().lower()` is all `normalize_email` looks at, so spellings that differ only
+  in case or surrounding spaces share one parse (exact by construction);
+- phone: a well-formed number (digits, single ` .-` separators, parenthesised groups, a
+  leading `+`) is parsed in its compact form (`+` and digits); its result is taken only when
+  that compact form is a valid number, any other raw value is parsed as written. libphonenumber
+  drops that punctuation before it reads the digits (tests/test_normalize.py checks the claim).
+The cache still holds one row per raw value, so lookups stay a plain join on `raw`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 
 import duckdb
 import phonenumbers
@@ -11,8 +23,14 @@ from email_validator import EmailNotValidError, validate_email
 
 DEFAULT_REGION = "US"
 
+Normalized = tuple[str | None, str | None]
 
-def normalize_email(raw: str) -> tuple[str | None, str | None]:
+_PHONE_SHAPE = re.compile(r"\+?(?:\d+|\(\d+\))(?:[ .-]?(?:\d+|\(\d+\)))*")
+_NON_DIGITS = re.compile(r"\D")
+_CACHE_SCHEMA = {"raw": pl.String, "normalized": pl.String, "error_message": pl.String}
+
+
+def normalize_email(raw: str) -> Normalized:
     """(normalised email, None) or (None, reason). Trimmed, lower-cased, syntax only, no DNS."""
     candidate = raw.strip().lower()
     if not candidate:
@@ -24,7 +42,7 @@ def normalize_email(raw: str) -> tuple[str | None, str | None]:
     return result.normalized.lower(), None
 
 
-def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> tuple[str | None, str | None]:
+def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> Normalized:
     """(E.164 number, None) or (None, reason); national numbers parse in the default region."""
     candidate = raw.strip()
     if not candidate:
@@ -38,6 +56,99 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> tuple[str | None,
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
+def compact_phone(raw: str) -> str | None:
+    """The `+`-and-digits form of a well-formed phone spelling, or None for any other shape."""
+    candidate = raw.strip()
+    if not _PHONE_SHAPE.fullmatch(candidate):
+        return None
+    digits = _NON_DIGITS.sub("", candidate)
+    if not 7 <= len(digits) <= 15:  # E.164 lengths; shorter or longer: parse as written
+        return None
+    return ("+" if candidate.startswith("+") else "") + digits
+
+
+def _parse_by_key(
+    values: list[str], key: Callable[[str], str], parse: Callable[[str], Normalized]
+) -> list[Normalized]:
+    parsed: dict[str, Normalized] = {}
+    results = []
+    for value in values:
+        k = key(value)
+        if k not in parsed:
+            parsed[k] = parse(k)
+        results.append(parsed[k])
+    return results
+
+
+def parse_values(kind: str, values: list[str], region: str = DEFAULT_REGION) -> list[Normalized]:
+    """normalize_email / normalize_phone of each value, each parse key parsed once."""
+    if kind == "email":
+        return _parse_by_key(values, lambda value: value.strip().lower(), normalize_email)
+    if kind != "phone":
+        raise ValueError(f"unknown normalisation kind {kind!r}")
+    compact: dict[str, Normalized] = {}
+    results = []
+    for value in values:
+        short = compact_phone(value)
+        if short is not None:
+            if short not in compact:
+                compact[short] = normalize_phone(short, region)
+            if compact[short][0] is not None:
+                results.append(compact[short])
+                continue
+        results.append(normalize_phone(value, region))
+    return results
+
+
+def _cache_region(kind: str, region: str) -> str:
+    return region if kind == "phone" else ""
+
+
+def fill_normalization_cache(
+    con: duckdb.DuckDBPyConnection, kind: str, raw_sql: str, region: str = DEFAULT_REGION
+) -> int:
+    """Parse and cache every value of column `raw` of a query that the cache does not hold yet.
+
+    `raw_sql` is code without parameters, never data. Only values never seen before reach the
+    Python parsers; callers then look values up with a join on normalization_cache
+    (kind, region, raw). Returns how many values were parsed.
+    """
+    cache_region = _cache_region(kind, region)
+    missing = [
+        row[0]
+        for row in con.execute(
+            f"""
+            SELECT DISTINCT q.raw FROM ({raw_sql}) q
+            ANTI JOIN (SELECT raw FROM normalization_cache WHERE kind = ? AND region = ?) c
+              ON c.raw = q.raw
+            WHERE q.raw IS NOT NULL
+            """,  # noqa: S608 - raw_sql is code, values are parameters
+            [kind, cache_region],
+        ).fetchall()
+    ]
+    if not missing:
+        return 0
+    parsed = parse_values(kind, missing, region)
+    fresh = pl.DataFrame(
+        {
+            "raw": missing,
+            "normalized": [value for value, _ in parsed],
+            "error_message": [error for _, error in parsed],
+        },
+        schema=_CACHE_SCHEMA,
+    )
+    con.register("_fresh_normalized", fresh)
+    try:
+        con.execute(
+            "INSERT OR IGNORE INTO normalization_cache "
+            "SELECT ?, ?, raw, normalized, error_message FROM _fresh_normalized",
+            [kind, cache_region],
+        )
+    finally:
+        con.unregister("_fresh_normalized")
+    return len(missing)
+
+
 def normalize_values(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -48,55 +159,18 @@ def normalize_values(
 
     Only values never seen before reach the Python parsers; the rest come from the cache.
     """
-    cache_region = region if kind == "phone" else ""
     wanted = pl.DataFrame({"raw": list(raw_values)}, schema={"raw": pl.String}).unique()
     con.register("wanted_raw", wanted)
     try:
+        fill_normalization_cache(con, kind, "SELECT raw FROM wanted_raw", region)
         # duckdb 2: `.pl()` lives on relations (con.sql), no longer on execute() results.
-        missing = con.sql(
-            """
-            SELECT w.raw FROM wanted_raw w
-            ANTI JOIN (SELECT raw FROM normalization_cache WHERE kind = ? AND region = ?) c
-              ON c.raw = w.raw
-            """,
-            params=[kind, cache_region],
-        ).pl()
-        if missing.height:
-            parse = (
-                normalize_email
-                if kind == "email"
-                else (lambda value: normalize_phone(value, region))
-            )
-            parsed = [parse(value) for value in missing["raw"].to_list()]
-            fresh = pl.DataFrame(
-                {
-                    "kind": kind,
-                    "region": cache_region,
-                    "raw": missing["raw"],
-                    "normalized": [value for value, _ in parsed],
-                    "error_message": [error for _, error in parsed],
-                },
-                schema={
-                    "kind": pl.String,
-                    "region": pl.String,
-                    "raw": pl.String,
-                    "normalized": pl.String,
-                    "error_message": pl.String,
-                },
-            )
-            con.register("fresh_normalized", fresh)
-            con.execute(
-                "INSERT OR IGNORE INTO normalization_cache "
-                "SELECT kind, region, raw, normalized, error_message FROM fresh_normalized"
-            )
-            con.unregister("fresh_normalized")
         return con.sql(
             """
             SELECT w.raw, c.normalized, c.error_message
             FROM wanted_raw w
             JOIN normalization_cache c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
             """,
-            params=[kind, cache_region],
+            params=[kind, _cache_region(kind, region)],
         ).pl()
     finally:
         con.unregister("wanted_raw")

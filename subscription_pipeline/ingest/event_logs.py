@@ -46,7 +46,7 @@ from subscription_pipeline.ingest.store import (
     mark_dirty_observations,
     write_ledger_entry,
 )
-from subscription_pipeline.normalize import normalize_values
+from subscription_pipeline.normalize import fill_normalization_cache
 from subscription_pipeline.warehouse.connection import transaction
 
 __all__ = ["LOGS_DIR", "ingest_log_day", "list_log_days", "log_files_for_day"]
@@ -57,7 +57,6 @@ _TEMP_TABLES = (
     "_log_vocab",
     "_log_lines",
     "_log_candidates",
-    "_log_norm",
     "_log_judged",
     "_log_outcomes",
 )
@@ -66,6 +65,14 @@ _SHARED_MESSAGES = (
     "source_kind IN ('event', 'keyword') AND partition_key <> ? "
     "AND message_id IN (SELECT message_id FROM log_messages WHERE partition_key = ?)"
 )
+
+# The keys of a known channel, per normalisation kind (an unknown channel is rejected first).
+_RAW_KEYS = {
+    "email": "SELECT key_raw AS raw FROM _log_candidates "
+    "WHERE key_kind = 'email' AND channel IS NOT NULL",
+    "phone": "SELECT key_raw AS raw FROM _log_candidates "
+    "WHERE key_kind = 'phone' AND channel IS NOT NULL",
+}
 
 
 def _vocabulary_frame() -> pl.DataFrame:
@@ -89,15 +96,9 @@ def _create_temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.Data
 
 
 def _normalise_keys(con: duckdb.DuckDBPyConnection, region: str) -> None:
-    """_log_norm(kind, raw, normalized, error_message) for every distinct key of the day."""
-    keys = log_sql.frame(con, "raw_keys")
-    frames = [
-        normalize_values(
-            con, kind, keys.filter(pl.col("key_kind") == kind)["key_raw"], region
-        ).with_columns(kind=pl.lit(kind))
-        for kind in ("email", "phone")
-    ]
-    _create_temp_table(con, "_log_norm", pl.concat(frames, how="diagonal"))
+    """Cache every new key of the day; `judged` then looks contacts up with a join in SQL."""
+    for kind, raw_sql in _RAW_KEYS.items():
+        fill_normalization_cache(con, kind, raw_sql, region)
 
 
 def _ledger_entries(
@@ -184,6 +185,7 @@ def ingest_log_day(
         "day_end": start + timedelta(days=1),
         "tolerance": settings.future_tolerance_seconds,
         "statuses": list(vocabulary.EVENT_STATUS_SPELLINGS),
+        "region": settings.default_region,
     }
     create_stage(con)
     try:

@@ -165,10 +165,6 @@ JOIN _log_vocab kw
     ON kw.kind = 'keyword' AND kw.spelling = lower(regexp_replace(l.body, '^\s+|\s+$', '', 'g'))
 WHERE l.line_kind = 'message' AND l.msg_type = 'track';
 
--- name: raw_keys
-SELECT DISTINCT key_kind, key_raw FROM _log_candidates
-WHERE key_raw IS NOT NULL AND (channel IS NOT NULL);
-
 -- name: judged
 -- Each candidate on its own: the first defect found rejects it, its siblings are untouched.
 CREATE OR REPLACE TEMP TABLE _log_judged AS
@@ -183,7 +179,12 @@ WITH checked AS (
             lambda g: NOT coalesce(list_contains($statuses, lower(trim(g.status))), false)
         ) AS bad_groups
     FROM _log_candidates c
-    LEFT JOIN _log_norm n ON n.kind = c.key_kind AND n.raw = c.key_raw
+    -- The cache was filled for every key of a known channel (normalize.fill_normalization_cache).
+    LEFT JOIN normalization_cache n
+        ON c.channel IS NOT NULL
+        AND n.kind = c.key_kind
+        AND n.region = CASE WHEN c.key_kind = 'phone' THEN $region ELSE '' END
+        AND n.raw = c.key_raw
 )
 SELECT
     * EXCLUDE (key_error, unnamed_groups, bad_groups),

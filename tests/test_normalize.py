@@ -1,0 +1,143 @@
+"""Normalisation: batch parsing by parse key gives exactly the per-value results, and the
+warehouse cache parses each raw value once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from subscription_pipeline import normalize
+from subscription_pipeline.normalize import (
+    compact_phone,
+    fill_normalization_cache,
+    normalize_email,
+    normalize_phone,
+    normalize_values,
+    parse_values,
+)
+from subscription_pipeline.warehouse.connection import connect
+
+EMAILS = [
+    "Jo@Example.COM",
+    " jo@example.com ",
+    "JO@EXAMPLE.COM",
+    "jo@example.com",
+    "\tjo@example.com\n",
+    "not-an-email",
+    "two@@example.com",
+    "",
+    "   ",
+    "a..b@example.com",
+    "ÉLODIE@exämple.fr",
+]
+PHONES = [
+    "(201) 200-5858",
+    "201.200.5858",
+    "1-201-200-5858",
+    "+1 201 200 5858",
+    "+1 (201) 200-5858",
+    "+12012005858",
+    " 201-200-5858 ",
+    "555",
+    "0 8",
+    "555-0100",
+    "+44 20 7946 0958",
+    "020 7946 0958",
+    "+1 201 200 5858 ext. 12",
+    "201-200-5858#",
+    "1-800-FLOWERS",
+    "++1 201 200 5858",
+    "2 4 (77+1081657",
+    "(((201)))",
+    "",
+]
+
+
+@pytest.mark.parametrize("region", ["US", "GB", "DE"])
+def test_batch_parse_equals_each_value_parsed_alone(region: str) -> None:
+    assert parse_values("email", EMAILS, region) == [normalize_email(e) for e in EMAILS]
+    assert parse_values("phone", PHONES, region) == [normalize_phone(p, region) for p in PHONES]
+
+
+def test_compact_phone_only_for_well_formed_spellings() -> None:
+    assert compact_phone(" +1 (201) 200-5858 ") == "+12012005858"
+    assert compact_phone("201.200.5858") == "2012005858"
+    assert compact_phone("2 4 (77+1081657") is None  # a plus inside: parsed as written
+    assert compact_phone("201--200-5858") is None  # doubled separator
+    assert compact_phone("0 8") is None  # too short to be a number
+    assert compact_phone("1-800-FLOWERS") is None
+
+
+_GROUP = st.text("0123456789", min_size=1, max_size=5).map(
+    lambda digits: digits if len(digits) % 3 else f"({digits})"
+)
+_SPELLING = st.builds(
+    lambda plus, parts, last: plus + "".join(g + sep for g, sep in parts) + last,
+    st.sampled_from(["", "+", " +"]),
+    st.lists(st.tuples(_GROUP, st.sampled_from(["", " ", "-", "."])), min_size=1, max_size=4),
+    _GROUP,
+)
+_NANP = st.builds(
+    lambda prefix, a, b, c, fmt: prefix + fmt.format(a=a, b=b, c=c),
+    st.sampled_from(["", "1", "1-", "+1 ", "+1", "+44 ", "0"]),
+    st.from_regex(r"[2-9]\d\d", fullmatch=True),
+    st.from_regex(r"[2-9]\d\d", fullmatch=True),
+    st.from_regex(r"\d{4}", fullmatch=True),
+    st.sampled_from(["({a}) {b}-{c}", "{a}.{b}.{c}", "{a}-{b}-{c}", "{a}{b}{c}", "{a} {b} {c}"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(_SPELLING, _NANP), min_size=1, max_size=8),
+    st.sampled_from(["US", "GB", "DE", "IT", "BR", "AU", "IN"]),
+)
+def test_phone_parse_keys_never_change_a_result(spellings: list[str], region: str) -> None:
+    assert parse_values("phone", spellings, region) == [
+        normalize_phone(s, region) for s in spellings
+    ]
+
+
+def test_cache_parses_each_new_value_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    calls: list[str] = []
+    original = normalize.normalize_email
+    monkeypatch.setattr(
+        normalize, "normalize_email", lambda raw: calls.append(raw) or original(raw)
+    )
+    con.execute("CREATE TEMP TABLE raws AS SELECT unnest(?) AS raw", [[*EMAILS, None]])
+    parsed = fill_normalization_cache(con, "email", "SELECT raw FROM raws")
+    assert parsed == len(set(EMAILS))
+    # Case and surrounding spaces share one parse; the cache still keys every raw spelling.
+    assert calls.count("jo@example.com") == 1
+    cached = dict(
+        con.execute(
+            "SELECT raw, (normalized, error_message) FROM normalization_cache "
+            "WHERE kind = 'email' AND region = ''"
+        ).fetchall()
+    )
+    assert cached == {e: normalize_email(e) for e in EMAILS}
+    calls.clear()
+    assert fill_normalization_cache(con, "email", "SELECT raw FROM raws") == 0
+    assert calls == []
+
+
+def test_normalize_values_maps_through_the_cache_per_region(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    raws = ["020 7946 0958", "201.200.5858", "555"]
+    us = normalize_values(con, "phone", raws, "US")
+    gb = normalize_values(con, "phone", raws, "GB")
+    assert dict(us.select("raw", "normalized").rows()) == {
+        "020 7946 0958": None,
+        "201.200.5858": "+12012005858",
+        "555": None,
+    }
+    assert dict(gb.select("raw", "normalized").rows()) == {
+        raw: normalize_phone(raw, "GB")[0] for raw in raws
+    }
+    assert gb.filter(raw="020 7946 0958")["normalized"].item() == "+442079460958"
+    rows = con.execute("SELECT region, count(*) FROM normalization_cache GROUP BY ALL").fetchall()
+    assert sorted(rows) == [("GB", 3), ("US", 3)]
