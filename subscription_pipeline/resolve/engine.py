@@ -4,6 +4,16 @@ The replay is set-based SQL (ordered.sql, history.sql, state.sql), run over a sc
 vector (full rebuild) or the vectors queued in dirty_vectors (incremental). Both recompute a
 vector from all its stored observations, so they write identical rows whatever order the inputs
 arrived in.
+
+Choices where the contract is silent (the reference fold in tests/reference_fold.py agrees):
+- a cascade writes one history row per group registered before it, even a group that was
+  already unsubscribed (the cascade is applied: it refreshes status_at and source);
+- user_id is the vector's last non-NULL user_id in replay order, on its channel and group rows;
+  a group row's `locked` is its channel's;
+- at equal times a blank observation sorts before the statuses (it only counts for first/last
+  seen and user_id); a blank group observation registers nothing at all;
+- the STOP lock judges channel-level observations (keywords exist on phone channels only, groups
+  on email only).
 """
 
 from __future__ import annotations
