@@ -16,7 +16,9 @@ How a day is read, and why:
 - A line's outcome before de-duplication: rejected (not JSON, or all it asked was invalid),
   applied (something valid), ignored (nothing to apply). `duplicate` then counts the applied
   lines whose messageId was won by another copy (global, by the `message_winners` view); an
-  ignored or rejected copy keeps its outcome, having nothing to apply anyway.
+  ignored or rejected copy keeps its outcome, having nothing to apply anyway. Only the copies
+  of the messageIds a day touches can change winner, so each ingest recounts just those (by
+  difference) instead of re-reading every day's log_messages.
 - Timestamps are repaired, never a reason to drop: missing/unparseable `timestamp` ->
   `receivedAt` (or the received day's midnight when that is missing too), a future one is
   clamped; each repair of an applied line is a warning in `ingest_warnings`.
@@ -59,11 +61,14 @@ _TEMP_TABLES = (
     "_log_candidates",
     "_log_judged",
     "_log_outcomes",
+    "_log_touched",
+    "_log_dup_before",
 )
-# Observations of other days that share a messageId with this day: their winner may change.
+# Observations of other days that share a messageId with this day (before or after the
+# rewrite, see `touched_messages`): their winner may change.
 _SHARED_MESSAGES = (
     "source_kind IN ('event', 'keyword') AND partition_key <> ? "
-    "AND message_id IN (SELECT message_id FROM log_messages WHERE partition_key = ?)"
+    "AND message_id IN (SELECT message_id FROM _log_touched)"
 )
 
 # The keys of a known channel, per normalisation kind (an unknown channel is rejected first).
@@ -200,7 +205,9 @@ def ingest_log_day(
             log_sql.run(con, "judged", params)
             log_sql.run(con, "outcomes")
 
-            mark_dirty_observations(con, _SHARED_MESSAGES, [day, day])
+            log_sql.run(con, "touched_messages", params)
+            log_sql.run(con, "duplicates_before", params)
+            mark_dirty_observations(con, _SHARED_MESSAGES, [day])
             clear_partition(con, SOURCE_KIND, day)
             for name in (
                 "insert_observations",
@@ -215,7 +222,6 @@ def ingest_log_day(
             mark_dirty_observations(
                 con, "partition_key = ? AND source_kind IN ('event', 'keyword')", [day]
             )
-            mark_dirty_observations(con, _SHARED_MESSAGES, [day, day])
             log_sql.run(con, "recount_duplicates")
         return _read_ledger(con, day)
     finally:

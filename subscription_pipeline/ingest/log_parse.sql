@@ -319,20 +319,64 @@ FROM ingest_warnings
 WHERE source_kind = 'event_log' AND partition_key = $day
 GROUP BY source_file;
 
--- name: recount_duplicates
--- De-duplication is global: a day ingested later may hold the earliest copy of a message, so
--- every event-log file's applied/duplicate split is recomputed (their sum never changes).
-UPDATE input_ledger
-SET applied = c.applied, duplicate = c.duplicate
+-- name: touched_messages
+-- The messageIds this day held before (still in log_messages) or holds now: de-duplication is
+-- global, but only the copies of these messages can change winner when the day is rewritten.
+CREATE OR REPLACE TEMP TABLE _log_touched AS
+SELECT message_id FROM log_messages WHERE partition_key = $day
+UNION
+SELECT message_id FROM _log_outcomes WHERE line_kind = 'message';
+
+-- name: duplicates_before
+-- Per file of other days: its applied lines among the touched messages that a copy elsewhere
+-- wins (the message_winners rule, restricted to the touched messages), before the rewrite.
+CREATE OR REPLACE TEMP TABLE _log_dup_before AS
+SELECT source_file, count(*) AS duplicate
 FROM (
     SELECT
-        m.source_file,
-        count(*) FILTER (w.message_id IS NOT NULL) AS applied,
-        count(*) FILTER (w.message_id IS NULL) AS duplicate
-    FROM log_messages m
-    LEFT JOIN message_winners w
-        ON w.source_file = m.source_file AND w.line_number = m.line_number
-    WHERE m.outcome = 'applied'
-    GROUP BY m.source_file
-) c
-WHERE input_ledger.source_file = c.source_file AND input_ledger.source_kind = 'event_log';
+        partition_key,
+        source_file,
+        outcome,
+        row_number() OVER (
+            PARTITION BY message_id ORDER BY received_at NULLS LAST, source_file, line_number
+        ) AS copy
+    FROM log_messages
+    SEMI JOIN _log_touched USING (message_id)
+)
+WHERE outcome = 'applied' AND copy > 1 AND partition_key <> $day
+GROUP BY source_file;
+
+-- name: recount_duplicates
+-- The same count after the rewrite, every day included. Lines of untouched messages keep their
+-- winner, so each file's applied/duplicate split moves by the difference (their sum is fixed);
+-- this day's files start from a fresh ledger row (duplicate 0) and no "before".
+UPDATE input_ledger
+SET
+    applied = input_ledger.applied - d.delta,
+    duplicate = input_ledger.duplicate + d.delta
+FROM (
+    SELECT
+        source_file,
+        coalesce(a.duplicate, 0) - coalesce(b.duplicate, 0) AS delta
+    FROM (
+        SELECT source_file, count(*) AS duplicate
+        FROM (
+            SELECT
+                source_file,
+                outcome,
+                row_number() OVER (
+                    PARTITION BY message_id
+                    ORDER BY received_at NULLS LAST, source_file, line_number
+                ) AS copy
+            FROM log_messages
+            SEMI JOIN _log_touched USING (message_id)
+        )
+        WHERE outcome = 'applied' AND copy > 1
+        GROUP BY source_file
+    ) a
+    FULL OUTER JOIN _log_dup_before b USING (source_file)
+) d
+WHERE
+    input_ledger.source_file = d.source_file
+    AND input_ledger.source_kind = 'event_log'
+    AND d.delta <> 0;
