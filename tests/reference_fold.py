@@ -1,7 +1,9 @@
 """A deliberately plain Python fold of SPEC 3: the reference the SQL engine is checked against.
 
-It walks each contact vector's observations one by one in replay order and keeps the state in
-ordinary variables, the way the contract is written, with no cleverness. Input: observation dicts
+It walks each contact vector's observations one by one in replay order, the way the contract is
+written, with no cleverness. Each step is `subscription_pipeline.resolve.step.step`, the one
+Python implementation of the rules, which the API service runs too: the properties comparing
+the SQL with this fold therefore check the service's rule code. Input: observation dicts
 with the columns of table `observations`; output: state and history rows as dicts with the
 columns of subscription_state and subscription_history.
 """
@@ -11,10 +13,19 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from subscription_pipeline.resolve.step import Observation, Slot, VectorState, step
 from subscription_pipeline.vocabulary import SOURCE_RANK, STATUS_RANK
 
-DECIDED = ("subscribed", "unsubscribed")
 Row = dict[str, Any]
+
+
+def _slot(slot: Slot) -> Row:
+    return {
+        "status": slot.status,
+        "status_at": slot.status_at,
+        "source": slot.source,
+        "source_ref": slot.source_ref,
+    }
 
 
 def _nulls_last(value: Any) -> tuple:
@@ -68,12 +79,10 @@ def fold(observations: list[Row]) -> tuple[list[Row], list[Row]]:
 
 
 def _fold_vector(channel: str, contact: str, rows: list[Row]) -> tuple[list[Row], list[Row]]:
-    channel_state: Row = {"status": None, "status_at": None, "source": None, "source_ref": None}
-    locked = False
-    groups: dict[str, Row] = {}  # registered groups, in registration order
+    state = VectorState()
     history: list[Row] = []
 
-    def step(o: Row, group: str | None, outcome: str, reason: str | None, after: Any) -> None:
+    def record(o: Row, group: str | None, outcome: str, reason: str | None, after: Any) -> None:
         history.append(
             {
                 "channel": channel,
@@ -92,88 +101,58 @@ def _fold_vector(channel: str, contact: str, rows: list[Row]) -> tuple[list[Row]
                 "outcome": outcome if outcome != "cascade" else "applied",
                 "reason": reason,
                 "status_after": after,
-                "locked_after": locked,
+                "locked_after": state.locked,
             }
         )
 
-    def apply(target: Row, o: Row, status: str, kind: str) -> None:
-        target.update(status=status, status_at=o["effective_at"], source=kind)
-        target["source_ref"] = source_ref(o)
-
     for o in rows:
-        status, kind, group = o["status"], o["source_kind"], o["subscription_group"]
-        if status is None:
+        if o["status"] is None:
             continue  # blanks only register
-        event_dns = kind == "event" and status == "did_not_subscribe"
-        if group is None:
-            g = channel_state["status"]
-            reason = None
-            if kind == "keyword":
-                outcome = "applied"
-            else:
-                unlocked_applies = not (event_dns and g in DECIDED)
-                if locked:
-                    if unlocked_applies and status != g:
-                        outcome, reason = "blocked", "UNABLE_TO_SUBSCRIBE"
-                    elif event_dns and g in DECIDED:
-                        outcome, reason = "ignored", "DNS_AFTER_DECISION"
-                    else:
-                        outcome, reason = "ignored", "LOCKED_NO_CHANGE"
-                elif unlocked_applies:
-                    outcome = "applied"
-                else:
-                    outcome, reason = "ignored", "DNS_AFTER_DECISION"
-            if outcome == "applied":
-                apply(channel_state, o, status, kind)
-                if kind == "keyword":
-                    locked = status == "unsubscribed"
-            step(o, None, outcome, reason, channel_state["status"])
-            if outcome == "applied" and channel == "email" and status == "unsubscribed":
-                for name in sorted(groups):  # every group known at that moment
-                    apply(groups[name], o, "unsubscribed", "cascade")
-                    step(o, name, "cascade", None, "unsubscribed")
-        else:
-            entry = groups.setdefault(
-                group, {"status": None, "status_at": None, "source": None, "source_ref": None}
-            )
-            reason = None
-            if status == "subscribed" and channel_state["status"] != "subscribed":
-                outcome, reason = "blocked", "GLOBAL_STATE_NOT_SUBSCRIBED"
-            elif event_dns and entry["status"] in DECIDED:
-                outcome, reason = "ignored", "DNS_AFTER_DECISION"
-            else:
-                outcome = "applied"
-                apply(entry, o, status, kind)
-            step(o, group, outcome, reason, entry["status"])
+        # The rule itself is the package's: the one the API service runs too.
+        result = step(
+            state,
+            Observation(
+                channel=channel,
+                status=o["status"],
+                source_kind=o["source_kind"],
+                effective_at=o["effective_at"],
+                subscription_group=o["subscription_group"],
+                source_ref=source_ref(o),
+            ),
+        )
+        state = result.state
+        record(o, o["subscription_group"], result.outcome, result.reason, result.status_after)
+        for name in result.cascaded:
+            record(o, name, "cascade", None, "unsubscribed")
 
     user_id = None
     for o in rows:
         if o["user_id"] is not None:
             user_id = o["user_id"]
-    state = [
+    out = [
         {
             "channel": channel,
             "contact": contact,
             "subscription_group": None,
-            **channel_state,
-            "locked": locked,
+            **_slot(state.channel),
+            "locked": state.locked,
             "user_id": user_id,
             "first_seen_at": min(o["effective_at"] for o in rows),
             "last_seen_at": max(o["effective_at"] for o in rows),
         }
     ]
-    for name, entry in groups.items():
+    for name, entry in state.groups.items():
         seen = [o["effective_at"] for o in rows if o["subscription_group"] == name]
-        state.append(
+        out.append(
             {
                 "channel": channel,
                 "contact": contact,
                 "subscription_group": name,
-                **entry,
-                "locked": locked,
+                **_slot(entry),
+                "locked": state.locked,
                 "user_id": user_id,
                 "first_seen_at": min(seen),
                 "last_seen_at": max(seen),
             }
         )
-    return state, history
+    return out, history
