@@ -7,7 +7,8 @@ not once per raw spelling:
 - phone: a well-formed number (digits, single ` .-` separators, parenthesised groups, a
   leading `+`) is parsed in its compact form (`+` and digits); its result is taken only when
   that compact form is a valid number, any other raw value is parsed as written. libphonenumber
-  drops that punctuation before it reads the digits (tests/test_normalize.py checks the claim).
+  drops that punctuation before it reads the digits (tests/test_normalize.py checks the claim);
+  spellings that parse to the same number are checked for validity once.
 The cache still holds one row per raw value, so lookups stay a plain join on `raw`.
 """
 
@@ -44,16 +45,41 @@ def normalize_email(raw: str) -> Normalized:
 
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> Normalized:
     """(E.164 number, None) or (None, reason); national numbers parse in the default region."""
-    candidate = raw.strip()
-    if not candidate:
-        return None, "phone is empty"
-    try:
-        number = phonenumbers.parse(candidate, region)
-    except phonenumbers.NumberParseException as exc:
-        return None, f"not a phone number: {exc}"
-    if not phonenumbers.is_valid_number(number):
-        return None, f"not a valid phone number in region {region}"
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+    return _PhoneBatch(region).normalize(raw)
+
+
+class _PhoneBatch:
+    """normalize_phone for many values: a number already checked is not checked again.
+
+    Validity and the E.164 form depend only on the parsed number's country code and national
+    significant number, so spellings that parse to the same number share one check.
+    """
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.checked: dict[tuple, Normalized] = {}
+
+    def normalize(self, raw: str) -> Normalized:
+        candidate = raw.strip()
+        if not candidate:
+            return None, "phone is empty"
+        try:
+            number = phonenumbers.parse(candidate, self.region)
+        except phonenumbers.NumberParseException as exc:
+            return None, f"not a phone number: {exc}"
+        key = (
+            number.country_code,
+            number.national_number,
+            number.italian_leading_zero,
+            number.number_of_leading_zeros,
+        )
+        if key not in self.checked:
+            self.checked[key] = (
+                (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None)
+                if phonenumbers.is_valid_number(number)
+                else (None, f"not a valid phone number in region {self.region}")
+            )
+        return self.checked[key]
 
 
 def compact_phone(raw: str) -> str | None:
@@ -86,17 +112,18 @@ def parse_values(kind: str, values: list[str], region: str = DEFAULT_REGION) -> 
         return _parse_by_key(values, lambda value: value.strip().lower(), normalize_email)
     if kind != "phone":
         raise ValueError(f"unknown normalisation kind {kind!r}")
+    batch = _PhoneBatch(region)
     compact: dict[str, Normalized] = {}
     results = []
     for value in values:
         short = compact_phone(value)
         if short is not None:
             if short not in compact:
-                compact[short] = normalize_phone(short, region)
+                compact[short] = batch.normalize(short)
             if compact[short][0] is not None:
                 results.append(compact[short])
                 continue
-        results.append(normalize_phone(value, region))
+        results.append(batch.normalize(value))
     return results
 
 
