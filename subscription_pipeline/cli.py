@@ -1,4 +1,4 @@
-"""`subscription-pipeline`: reconcile, explain, export, generate, dev."""
+"""`subscription-pipeline`: reconcile, explain, export, generate, dev, serve."""
 
 from __future__ import annotations
 
@@ -154,6 +154,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from subscription_pipeline.api.serve import serve
+
+    data_dir, _ = _resolve_paths(args)  # the service never opens the warehouse (see README)
+    serve(data_dir, host=args.host, port=args.port, region=args.region)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="subscription-pipeline", description=__doc__)
     parser.add_argument(
@@ -213,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(handler=cmd_dev)
+
+    serve = commands.add_parser(
+        "serve", help="the synchronous update API (bearer tokens from SUBSCRIPTION_API_TOKENS)"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _add_paths(serve)
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 
