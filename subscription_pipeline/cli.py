@@ -40,7 +40,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         return 1
     print(
         f"Reconciled {data_dir}: {len(result.uploads)} new or changed uploads, "
-        f"{len(result.log_days)} received days, {len(result.runs)} Dagster runs "
+        f"{len(result.log_days)} received days, {len(result.inbox_days)} API inbox days, "
+        f"{len(result.runs)} Dagster runs "
         f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})."
     )
     print(summarize(warehouse))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from subscription_pipeline.orchestration.checks import quality_checks
-from subscription_pipeline.orchestration.ingest_assets import csv_uploads, event_logs
+from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
 from subscription_pipeline.orchestration.jobs import (
+    ingest_inbox_job,
     ingest_logs_job,
     ingest_uploads_job,
     resolve_job,
@@ -24,13 +25,14 @@ defs = dg.Definitions(
     assets=[
         csv_uploads,
         event_logs,
+        api_inbox,
         resolved_subscriptions,
         upload_error_reports,
         reconciliation_report,
         state_exports,
     ],
     asset_checks=quality_checks,
-    jobs=[ingest_uploads_job, ingest_logs_job, resolve_job],
+    jobs=[ingest_uploads_job, ingest_logs_job, ingest_inbox_job, resolve_job],
     sensors=[upload_sensor],
     schedules=[nightly_reconcile],
     resources={"warehouse": WarehouseResource()},

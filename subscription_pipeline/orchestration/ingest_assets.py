@@ -2,10 +2,15 @@
 
 import dagster as dg
 
+from subscription_pipeline.ingest.api_inbox import inbox_has_day, ingest_inbox_day
 from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, ingest_upload
 from subscription_pipeline.ingest.event_logs import ingest_log_day, log_files_for_day
 from subscription_pipeline.ingest.store import LedgerEntry
-from subscription_pipeline.orchestration.partitions import log_day_partitions, upload_partitions
+from subscription_pipeline.orchestration.partitions import (
+    inbox_day_partitions,
+    log_day_partitions,
+    upload_partitions,
+)
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 
@@ -88,4 +93,27 @@ def event_logs(
             day_entries = ingest_log_day(con, data_dir, day, settings)
             context.log.info(f"{day}: {len(day_entries)} files")
             entries.extend(day_entries)
+    return dg.MaterializeResult(metadata=ledger_metadata(entries))
+
+
+@dg.asset(
+    partitions_def=inbox_day_partitions,
+    pool=WAREHOUSE_POOL,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="ingestion",
+    kinds={"duckdb", "sqlite"},
+    description="Requests accepted by the API service (data/inbox), by day of acceptance (UTC).",
+)
+def api_inbox(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    data_dir = warehouse.data_path()
+    entries: list[LedgerEntry] = []
+    with warehouse.connection() as con:
+        for day in context.partition_keys:
+            if not inbox_has_day(data_dir, day):
+                continue
+            entry = ingest_inbox_day(con, data_dir, day)
+            context.log.info(f"{entry.source_file}: {entry.rows_in} entries")
+            entries.append(entry)
     return dg.MaterializeResult(metadata=ledger_metadata(entries))

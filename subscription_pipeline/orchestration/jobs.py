@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from subscription_pipeline.orchestration.partitions import log_day_partitions, upload_partitions
+from subscription_pipeline.orchestration.partitions import (
+    inbox_day_partitions,
+    log_day_partitions,
+    upload_partitions,
+)
 
 ingest_uploads_job = dg.define_asset_job(
     "ingest_uploads",
@@ -18,6 +22,13 @@ ingest_logs_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("event_logs"),
     partitions_def=log_day_partitions,
     description="Validate and store Segment event logs (one partition per received day, UTC).",
+)
+
+ingest_inbox_job = dg.define_asset_job(
+    "ingest_api_inbox",
+    selection=dg.AssetSelection.assets("api_inbox"),
+    partitions_def=inbox_day_partitions,
+    description="Store the requests the API service accepted (one partition per day, UTC).",
 )
 
 resolve_job = dg.define_asset_job(

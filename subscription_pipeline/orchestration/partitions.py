@@ -1,4 +1,5 @@
-"""Partitions: one per CSV upload (added by a sensor), one per received day of event logs."""
+"""Partitions: one per CSV upload (added by a sensor), one per received day of event logs, one
+per day of accepted API requests."""
 
 from __future__ import annotations
 
@@ -11,3 +12,5 @@ LOG_DAYS_START = "2015-01-01"
 upload_partitions = dg.DynamicPartitionsDefinition(name=UPLOAD_PARTITIONS_NAME)
 # end_offset=1: today's received day exists (partially) and can be ingested, then again tomorrow.
 log_day_partitions = dg.DailyPartitionsDefinition(start_date=LOG_DAYS_START, end_offset=1)
+# The API inbox by day of acceptance (UTC); today's requests keep arriving, like today's logs.
+inbox_day_partitions = dg.DailyPartitionsDefinition(start_date=LOG_DAYS_START, end_offset=1)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from subscription_pipeline.ingest.api_inbox import pending_inbox_days
 from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, list_uploads
 from subscription_pipeline.ingest.event_logs import list_log_days, log_files_for_day
 from subscription_pipeline.warehouse.connection import connect
@@ -21,6 +22,7 @@ class LedgerFingerprint:
 class PendingInputs:
     uploads: list[str]
     log_days: list[str]
+    inbox_days: list[str] = field(default_factory=list)
 
 
 def read_ledger(warehouse: Path) -> dict[str, LedgerFingerprint]:
@@ -62,4 +64,4 @@ def find_pending(data_dir: Path, warehouse: Path) -> PendingInputs:
         for day in list_log_days(data_dir)
         if any(is_stale(data_dir / rel, rel, ledger) for rel in log_files_for_day(data_dir, day))
     ]
-    return PendingInputs(uploads=uploads, log_days=days)
+    return PendingInputs(uploads=uploads, log_days=days, inbox_days=pending_inbox_days(data_dir))

@@ -42,6 +42,7 @@ class RunRecord:
 class ReconcileResult:
     uploads: list[str] = field(default_factory=list)
     log_days: list[str] = field(default_factory=list)
+    inbox_days: list[str] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)
 
 
@@ -164,7 +165,11 @@ def run_partitions(
             }
         }
     }
-    result = ReconcileResult(uploads=list(pending.uploads), log_days=list(pending.log_days))
+    result = ReconcileResult(
+        uploads=list(pending.uploads),
+        log_days=list(pending.log_days),
+        inbox_days=list(pending.inbox_days),
+    )
     with dg.DagsterInstance.get() as instance:
         release_abandoned_runs(instance)
         known = set(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
@@ -174,6 +179,7 @@ def run_partitions(
         order = list(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
         planned = [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
         planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
+        planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
         # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
         planned.append(("resolve_state", None))
         for job_name, partition_range in planned:

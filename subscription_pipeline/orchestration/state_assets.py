@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 
-from subscription_pipeline.orchestration.ingest_assets import csv_uploads, event_logs
+from subscription_pipeline.api.snapshot import publish_snapshot
+from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
 from subscription_pipeline.reports.error_report import write_error_report
@@ -46,7 +47,7 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     specs=[
         dg.AssetSpec(
             "subscription_state",
-            deps=[csv_uploads, event_logs],
+            deps=[csv_uploads, event_logs, api_inbox],
             description="One row per (channel, contact, subscription_group): the current consent.",
             kinds={"duckdb"},
             group_name="state",
@@ -54,7 +55,7 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
         ),
         dg.AssetSpec(
             "subscription_history",
-            deps=[csv_uploads, event_logs],
+            deps=[csv_uploads, event_logs, api_inbox],
             description="Every status-bearing observation in replay order, its outcome and reason.",
             kinds={"duckdb"},
             group_name="state",
@@ -73,6 +74,8 @@ def resolved_subscriptions(
         summary = resolve_pending(con)
         transitions = record_transitions(con, run_at)
         record_snapshot(con, run_at)
+        # What the API service answers from until the next resolution (it never opens DuckDB).
+        publish_snapshot(con, warehouse.data_path())
         context.log.info(f"resolved {summary.vectors_resolved} contact vectors")
         yield dg.MaterializeResult(
             asset_key="subscription_state",
