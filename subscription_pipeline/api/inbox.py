@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 INBOX_FILE = Path("inbox") / "api_inbox.sqlite3"
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -85,11 +84,11 @@ def inbox_path(data_dir: Path) -> Path:
 
 
 def format_time(at: datetime) -> str:
-    return at.strftime(TIME_FORMAT)
+    return at.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT)
+    return datetime.fromisoformat(text)  # much faster than strptime, on the answer's path
 
 
 def open_inbox(path: Path) -> sqlite3.Connection:
