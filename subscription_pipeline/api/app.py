@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,13 @@ def _too_many(count: int, limit: int) -> JSONResponse:
 
 def create_app(settings: ApiSettings) -> FastAPI:
     service = SubscriptionService(settings.data_dir)
-    app = FastAPI(title="subscription-pipeline", docs_url=None, redoc_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()  # the writer finishes the requests it holds, then stops
+
+    app = FastAPI(title="subscription-pipeline", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(Guard, tokens=settings.tokens, max_body_bytes=settings.max_body_bytes)
     app.state.service = service
 
@@ -65,7 +72,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         return JSONResponse(status_code=422, content={"errors": errors})
 
     @app.put(PREFIX)
-    def put_subscriptions(
+    async def put_subscriptions(
         space_id: str,
         body: PutSubscriptionsBody,
         idempotency_key: str | None = Header(default=None),
@@ -88,7 +95,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True)
         digest = hashlib.sha256(f"{space_id}\n{canonical}".encode()).hexdigest()
         try:
-            answer = service.put(space_id, entries, digest, idempotency_key)
+            answer = await service.put(space_id, entries, digest, idempotency_key)
         except IdempotencyKeyReused:
             return JSONResponse(
                 status_code=409,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,6 +68,14 @@ class Guard:
                 break
         body = b"".join(chunks)
         sent = False
+        started = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            # Server-Timing: the service's own time, apart from the client's and the network's.
+            if message["type"] == "http.response.start":
+                took = f"app;dur={(time.perf_counter() - started) * 1000:.2f}".encode()
+                message = {**message, "headers": [*message["headers"], (b"server-timing", took)]}
+            await send(message)
 
         async def replay() -> Message:
             nonlocal sent
@@ -75,7 +84,7 @@ class Guard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self.app(scope, replay, timed_send)
 
     def _limit_message(self) -> str:
         return f"the request body exceeds {self.max_body_bytes} bytes"

@@ -28,5 +28,6 @@ def serve(
     if not tokens:
         log.warning("%s is empty: every request will be refused (401)", TOKENS_ENV)
     app = create_app(ApiSettings(data_dir=data_dir, tokens=tokens, default_region=region))
-    # The access log names paths and status codes only; bodies (contacts) are never logged.
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # No access log: a line per request costs latency at 200 req/s; the service logs its own
+    # line per request (request id and counts, never a contact).
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -8,6 +8,7 @@ The service answers from this snapshot plus the inbox entries after that mark.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 
 from subscription_pipeline.resolve.step import Slot, VectorState
 
+log = logging.getLogger("subscription_pipeline.api")
 SNAPSHOT_FILE = Path("snapshot") / "subscription_state.parquet"
 WATERMARK_KEY = b"inbox_through_seq"
 
@@ -116,24 +118,42 @@ class Snapshot:
 
 
 class SnapshotReader:
-    """The current snapshot, reloaded when a reconcile publishes a new file."""
+    """The current snapshot; a newly published file is loaded in the background.
+
+    Until it is loaded, answers keep using the previous snapshot with the inbox entries after
+    its own mark: still exact (the inbox keeps every entry), and no request waits for a load.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._lock = threading.Lock()
-        self._signature: tuple | None = None
-        self._snapshot = Snapshot(None)
+        self._signature = self._stat()
+        self._snapshot = Snapshot(path if self._signature else None)
+        self._loading = False
 
-    def current(self) -> Snapshot:
+    def _stat(self) -> tuple | None:
         try:
             stat = self._path.stat()
-            signature: tuple | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
-            signature = None
-        if signature == self._signature:
-            return self._snapshot
-        with self._lock:
-            if signature != self._signature:
-                self._snapshot = Snapshot(self._path if signature else None)
-                self._signature = signature
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def current(self) -> Snapshot:
+        signature = self._stat()
+        if signature is not None and signature != self._signature:
+            with self._lock:
+                start = not self._loading
+                self._loading = True
+            if start:
+                threading.Thread(target=self._load, args=(signature,), daemon=True).start()
         return self._snapshot
+
+    def _load(self, signature: tuple) -> None:
+        try:
+            snapshot = Snapshot(self._path)
+            self._snapshot, self._signature = snapshot, signature
+        except Exception:  # a file replaced while read: the next request tries again
+            log.exception("could not load the state snapshot; keeping the previous one")
+        finally:
+            with self._lock:
+                self._loading = False
