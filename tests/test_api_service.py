@@ -333,3 +333,42 @@ def test_logs_hold_no_email_or_phone(
     assert "accepted req_" in caplog.text
     for needle in ("secret.person", "4155552671", PHONE):
         assert needle not in caplog.text
+
+
+def test_concurrent_requests_are_each_recorded_once_in_acceptance_order(
+    client: httpx.Client, data_dir: Path
+) -> None:
+    email = "race@example.com"
+    statuses = ["subscribed", "unsubscribed", "did_not_subscribe"]
+    answers: dict[int, dict] = {}
+
+    def send(number: int) -> None:
+        with httpx.Client(base_url=client.base_url, headers=client.headers) as own:
+            entry = {"key": email, "type": "EMAIL", "status": statuses[number % 3]}
+            response = put(own, entry, key=f"race-{number}")
+            answers[number] = response.json()["data"]["subscriptions"][0]
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # A manual override always applies: each answer is its own status, whatever ran alongside.
+    assert {n: a["status"] for n, a in answers.items()} == {
+        n: statuses[n % 3].upper() for n in range(30)
+    }
+    assert inbox_rows(data_dir, "SELECT count(*), count(DISTINCT request_id) FROM entries") == [
+        (30, 30)
+    ]
+    # The last accepted request is the current state; seq order is acceptance order.
+    [(last_key,)] = inbox_rows(
+        data_dir, "SELECT idempotency_key FROM requests ORDER BY accepted_at DESC LIMIT 1"
+    )
+    assert inbox_rows(
+        data_dir,
+        "SELECT count(*) FROM entries a JOIN entries b ON a.seq < b.seq "
+        "WHERE a.accepted_at >= b.accepted_at",
+    ) == [(0,)]
+    lookup = client.post(BATCH, json={"subscriptions": [{"key": email, "type": "EMAIL"}]})
+    [state] = lookup.json()["data"]["successes"]
+    assert state["status"] == statuses[int(last_key.removeprefix("race-")) % 3].upper()
