@@ -32,14 +32,43 @@ _ORDER_PARAMS = {
     "source_order": sorted(SOURCE_RANK, key=SOURCE_RANK.__getitem__),
 }
 
+# Above this share of the known vectors (and this many), resolve_pending rebuilds everything:
+# the scoped path's joins then cost more than they save; both paths write identical rows.
+FULL_REBUILD_FRACTION = 0.5
+FULL_REBUILD_MIN_VECTORS = 10_000
+
 _SCOPE_ALL = "CREATE OR REPLACE TEMP VIEW resolution_input AS SELECT * FROM effective_observations"
-_SCOPE_DIRTY = """
-CREATE OR REPLACE TEMP VIEW resolution_input AS
-SELECT o.* FROM effective_observations o
+# The dirty vectors' observations first, then the de-duplication of only their messages: the
+# window of message_winners is partitioned by message_id, so as a statement of its own the IN
+# filter is pushed below it instead of ranking every log line (inside the bigger query it is
+# not). A line's observations carry the line's messageId.
+_SCOPE_DIRTY = (
+    """
+CREATE OR REPLACE TEMP TABLE resolution_scope AS
+SELECT o.* FROM observations o
 SEMI JOIN resolution_dirty d ON d.channel = o.channel AND d.contact = o.contact
-"""
+""",
+    """
+CREATE OR REPLACE TEMP TABLE resolution_winners AS
+SELECT source_file, line_number FROM message_winners
+WHERE message_id IN (
+    SELECT message_id FROM resolution_scope WHERE source_kind IN ('event', 'keyword')
+)
+""",
+    """
+CREATE OR REPLACE TEMP VIEW resolution_input AS
+SELECT s.* FROM resolution_scope s
+WHERE s.source_kind NOT IN ('event', 'keyword')
+UNION ALL
+SELECT s.* FROM resolution_scope s
+SEMI JOIN resolution_winners w ON w.source_file = s.source_file AND w.line_number = s.row_number
+WHERE s.source_kind IN ('event', 'keyword')
+""",
+)
 _TEMP_OBJECTS = (
     "DROP VIEW IF EXISTS resolution_input",
+    "DROP TABLE IF EXISTS resolution_scope",
+    "DROP TABLE IF EXISTS resolution_winners",
     "DROP TABLE IF EXISTS resolution_dirty",
     "DROP TABLE IF EXISTS resolution_ordered",
     "DROP TABLE IF EXISTS resolution_history",
@@ -51,37 +80,48 @@ class ResolutionSummary:
     vectors_resolved: int
     state_rows: int
     history_rows: int
-    full: bool
+    full: bool  # resolve_all was asked for
+    rebuilt_all: bool = False  # every vector was recomputed (resolve_all, or most were dirty)
 
 
 def _sql(name: str) -> str:
     return resources.files("subscription_pipeline.resolve").joinpath(name).read_text()
 
 
-def resolve_pending(con: duckdb.DuckDBPyConnection) -> ResolutionSummary:
+def resolve_pending(
+    con: duckdb.DuckDBPyConnection, *, full_rebuild_fraction: float = FULL_REBUILD_FRACTION
+) -> ResolutionSummary:
     """Recompute state and history of the vectors in `dirty_vectors` only (from ALL their stored
-    effective observations), replace their rows, empty dirty_vectors; one transaction."""
-    return _resolve(con, full=False)
+    effective observations), replace their rows, empty dirty_vectors; one transaction.
+
+    When the dirty vectors are at least `full_rebuild_fraction` of the known ones (and at least
+    FULL_REBUILD_MIN_VECTORS), every vector is rebuilt instead: the same rows, fewer joins.
+    """
+    return _resolve(con, full=False, full_rebuild_fraction=full_rebuild_fraction)
 
 
 def resolve_all(con: duckdb.DuckDBPyConnection) -> ResolutionSummary:
     """Full rebuild of both tables from effective_observations; empties dirty_vectors; one
     transaction."""
-    return _resolve(con, full=True)
+    return _resolve(con, full=True, full_rebuild_fraction=0.0)
 
 
-def _resolve(con: duckdb.DuckDBPyConnection, *, full: bool) -> ResolutionSummary:
+def _resolve(
+    con: duckdb.DuckDBPyConnection, *, full: bool, full_rebuild_fraction: float
+) -> ResolutionSummary:
     with transaction(con):
-        if full:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
+            "SELECT DISTINCT channel, contact FROM dirty_vectors"
+        )
+        rebuild_all = full or _mostly_dirty(con, full_rebuild_fraction)
+        if rebuild_all:
             con.execute(_SCOPE_ALL)
             con.execute("DELETE FROM subscription_state")
             con.execute("DELETE FROM subscription_history")
         else:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
-                "SELECT DISTINCT channel, contact FROM dirty_vectors"
-            )
-            con.execute(_SCOPE_DIRTY)
+            for statement in _SCOPE_DIRTY:
+                con.execute(statement)
             # A vector whose observations are all gone keeps no rows.
             con.execute(
                 "DELETE FROM subscription_state t USING resolution_dirty d "
@@ -100,8 +140,23 @@ def _resolve(con: duckdb.DuckDBPyConnection, *, full: bool) -> ResolutionSummary
         for statement in _TEMP_OBJECTS:
             con.execute(statement)
     return ResolutionSummary(
-        vectors_resolved=vectors, state_rows=state_rows, history_rows=history_rows, full=full
+        vectors_resolved=vectors,
+        state_rows=state_rows,
+        history_rows=history_rows,
+        full=full,
+        rebuilt_all=rebuild_all,
     )
+
+
+def _mostly_dirty(con: duckdb.DuckDBPyConnection, fraction: float) -> bool:
+    """Do the dirty vectors make up at least `fraction` of the known ones (and enough of them)?"""
+    (dirty,) = con.execute("SELECT count(*) FROM resolution_dirty").fetchone()
+    if dirty < FULL_REBUILD_MIN_VECTORS and fraction > 0:
+        return False
+    (known,) = con.execute(
+        "SELECT count(*) FROM subscription_state WHERE subscription_group IS NULL"
+    ).fetchone()
+    return dirty >= fraction * max(known, 1)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
