@@ -14,7 +14,7 @@ from subscription_pipeline.orchestration.jobs import (
 )
 from subscription_pipeline.orchestration.report_assets import reconciliation_report, state_exports
 from subscription_pipeline.orchestration.resources import WarehouseResource
-from subscription_pipeline.orchestration.schedules import nightly_reconcile
+from subscription_pipeline.orchestration.schedules import nightly_api_inbox, nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
 from subscription_pipeline.orchestration.state_assets import (
     resolved_subscriptions,
@@ -34,6 +34,6 @@ defs = dg.Definitions(
     asset_checks=quality_checks,
     jobs=[ingest_uploads_job, ingest_logs_job, ingest_inbox_job, resolve_job],
     sensors=[upload_sensor],
-    schedules=[nightly_reconcile],
+    schedules=[nightly_reconcile, nightly_api_inbox],
     resources={"warehouse": WarehouseResource()},
 )

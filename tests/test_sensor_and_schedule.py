@@ -11,7 +11,7 @@ import dagster as dg
 
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.resources import WarehouseResource
-from subscription_pipeline.orchestration.schedules import nightly_reconcile
+from subscription_pipeline.orchestration.schedules import nightly_api_inbox, nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
 
 HEADER = "email,email_subscription_status\n"
@@ -72,7 +72,9 @@ def test_nightly_schedule_requests_previous_and_current_received_day() -> None:
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2024, 3, 16, 2, 0, tzinfo=UTC)
     )
-    requests = list(nightly_reconcile(context))
-    assert [r.partition_key for r in requests] == ["2024-03-15", "2024-03-16"]
+    for schedule in (nightly_reconcile, nightly_api_inbox):
+        requests = list(schedule(context))
+        assert [r.partition_key for r in requests] == ["2024-03-15", "2024-03-16"]
+    assert nightly_api_inbox.job_name == "ingest_api_inbox"
     assert nightly_reconcile.cron_schedule == "0 2 * * *"
     assert nightly_reconcile.execution_timezone == "UTC"
