@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from subscription_pipeline.reports.error_report import REPORT_COLUMNS, write_error_report
+from subscription_pipeline.upload_reports.error_report import REPORT_COLUMNS, write_error_report
 from tests.csv_files import csv_text, ingest, open_warehouse, rejections, write_upload
 
 HEADER = ["Email", "phone", "email_subscription_status", "sms_subscription_status", "user_id"]

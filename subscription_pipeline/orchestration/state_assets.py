@@ -10,8 +10,8 @@ from subscription_pipeline.api.snapshot import publish_snapshot
 from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
-from subscription_pipeline.reports.error_report import write_error_report
 from subscription_pipeline.resolve.engine import resolve_pending
+from subscription_pipeline.upload_reports.error_report import write_error_report
 
 PREVIEW_ROWS = 20
 
