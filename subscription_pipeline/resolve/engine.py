@@ -37,7 +37,22 @@ _ORDER_PARAMS = {
 FULL_REBUILD_FRACTION = 0.5
 FULL_REBUILD_MIN_VECTORS = 10_000
 
-_SCOPE_ALL = "CREATE OR REPLACE TEMP VIEW resolution_input AS SELECT * FROM effective_observations"
+# Every vector gets an integer id for the run, so the replay's sorts and joins never compare
+# contact strings; the scope's observations carry it as `vid`.
+_VECTORS_ALL = """
+CREATE OR REPLACE TEMP TABLE resolution_vectors AS
+SELECT row_number() OVER () AS vid, channel, contact
+FROM (SELECT DISTINCT channel, contact FROM observations)
+"""
+_VECTORS_DIRTY = """
+CREATE OR REPLACE TEMP TABLE resolution_vectors AS
+SELECT row_number() OVER () AS vid, channel, contact FROM resolution_dirty
+"""
+_SCOPE_ALL = """
+CREATE OR REPLACE TEMP VIEW resolution_input AS
+SELECT o.*, v.vid FROM effective_observations o
+JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact
+"""
 # The dirty vectors' observations first, then the de-duplication of only their messages: the
 # window of message_winners is partitioned by message_id, so as a statement of its own the IN
 # filter is pushed below it instead of ranking every log line (inside the bigger query it is
@@ -45,8 +60,8 @@ _SCOPE_ALL = "CREATE OR REPLACE TEMP VIEW resolution_input AS SELECT * FROM effe
 _SCOPE_DIRTY = (
     """
 CREATE OR REPLACE TEMP TABLE resolution_scope AS
-SELECT o.* FROM observations o
-SEMI JOIN resolution_dirty d ON d.channel = o.channel AND d.contact = o.contact
+SELECT o.*, v.vid FROM observations o
+JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact
 """,
     """
 CREATE OR REPLACE TEMP TABLE resolution_winners AS
@@ -70,8 +85,9 @@ _TEMP_OBJECTS = (
     "DROP TABLE IF EXISTS resolution_scope",
     "DROP TABLE IF EXISTS resolution_winners",
     "DROP TABLE IF EXISTS resolution_dirty",
+    "DROP TABLE IF EXISTS resolution_vectors",
     "DROP TABLE IF EXISTS resolution_ordered",
-    "DROP TABLE IF EXISTS resolution_history",
+    "DROP TABLE IF EXISTS resolution_steps",
 )
 
 
@@ -116,10 +132,12 @@ def _resolve(
         )
         rebuild_all = full or _mostly_dirty(con, full_rebuild_fraction)
         if rebuild_all:
+            con.execute(_VECTORS_ALL)
             con.execute(_SCOPE_ALL)
             con.execute("DELETE FROM subscription_state")
             con.execute("DELETE FROM subscription_history")
         else:
+            con.execute(_VECTORS_DIRTY)
             for statement in _SCOPE_DIRTY:
                 con.execute(statement)
             # A vector whose observations are all gone keeps no rows.
@@ -133,7 +151,7 @@ def _resolve(
             )
         con.execute(_sql("ordered.sql"), _ORDER_PARAMS)
         con.execute(_sql("history.sql"))
-        con.execute("INSERT INTO subscription_history SELECT * FROM resolution_history")
+        con.execute(_sql("history_insert.sql"))
         con.execute(_sql("state.sql"))
         vectors, state_rows, history_rows = _counts(con, full=full)
         con.execute("DELETE FROM dirty_vectors")
@@ -162,7 +180,7 @@ def _mostly_dirty(con: duckdb.DuckDBPyConnection, fraction: float) -> bool:
 def _counts(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
     """(vectors resolved, state rows, history rows) of this run's scope."""
     vectors_sql = (
-        "SELECT count(DISTINCT (channel, contact)) FROM resolution_ordered"
+        "SELECT count(DISTINCT vid) FROM resolution_ordered"
         if full
         else "SELECT count(*) FROM resolution_dirty"
     )
@@ -170,8 +188,8 @@ def _counts(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, in
     state_rows, history_rows = con.execute(
         """
         SELECT
-            (SELECT count(DISTINCT (channel, contact, subscription_group)) FROM resolution_ordered),
-            (SELECT count(*) FROM resolution_history)
+            (SELECT count(DISTINCT (vid, subscription_group)) FROM resolution_ordered),
+            (SELECT count(*) FROM resolution_steps)
         """
     ).fetchone()
     return vectors, state_rows, history_rows

@@ -1,17 +1,15 @@
 -- The replay of SPEC 3 without recursion: every "state before this observation" is a running
 -- window aggregate over the rows before it in replay order, so the whole scope is resolved by
 -- a few window passes and equality joins. Reads resolution_ordered (ordered.sql).
-CREATE OR REPLACE TEMP TABLE resolution_history AS
+-- The passes carry only what the rules read, keyed by (vid, seq); the descriptive columns
+-- (times, sources, references) are joined back once, when the rows are written (history.sql's
+-- steps go to subscription_history through engine.py, and to state.sql).
+CREATE OR REPLACE TEMP TABLE resolution_steps AS
 WITH bearing AS (
     -- Blank observations take no part in the replay.
     SELECT
-        *,
-        source_kind = 'event' AND status = 'did_not_subscribe' AS is_event_dns,
-        CASE source_kind
-            WHEN 'csv' THEN source_file || ':' || row_number
-            WHEN 'api' THEN source
-            ELSE source_file || '#' || message_id
-        END AS source_ref
+        vid, seq, channel, source_kind, subscription_group, status,
+        source_kind = 'event' AND status = 'did_not_subscribe' AS is_event_dns
     FROM resolution_ordered
     WHERE status IS NOT NULL
 ),
@@ -36,8 +34,7 @@ channel_window AS (
             AS event_dns_before
     FROM bearing
     WINDOW before AS (
-        PARTITION BY channel, contact ORDER BY seq
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        PARTITION BY vid ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
     )
 ),
 channel_state AS (
@@ -89,8 +86,7 @@ cascade_window AS (
             AND status = 'unsubscribed'
             AND channel_outcome = 'applied' AS is_cascade,
         max(CASE WHEN is_cascade THEN seq END) OVER (
-            PARTITION BY channel, contact ORDER BY seq
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            PARTITION BY vid ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         ) AS last_cascade_seq
     FROM channel_steps
 ),
@@ -113,9 +109,9 @@ group_window AS (
         WHERE subscription_group IS NOT NULL
     )
     WINDOW
-        in_group AS (PARTITION BY channel, contact, subscription_group ORDER BY seq),
+        in_group AS (PARTITION BY vid, subscription_group ORDER BY seq),
         before AS (
-            PARTITION BY channel, contact, subscription_group ORDER BY seq
+            PARTITION BY vid, subscription_group ORDER BY seq
             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         )
 ),
@@ -150,15 +146,15 @@ group_steps AS (
     FROM group_state
 ),
 groups_known AS (
-    SELECT channel, contact, subscription_group, min(seq) AS first_registered
+    SELECT vid, subscription_group, min(seq) AS first_registered
     FROM bearing
     WHERE subscription_group IS NOT NULL
     GROUP BY ALL
 ),
 steps AS (
+    -- cascade_order 1: a cascaded group change, described by the observation that cascaded.
     SELECT
-        channel, contact, subscription_group, seq, 0 AS cascade_order, effective_at,
-        source_kind, source, source_ref, source_file, row_number, message_id, user_id,
+        vid, subscription_group, seq, 0 AS cascade_order,
         status AS observed_status,
         channel_outcome AS outcome,
         channel_reason AS reason,
@@ -169,8 +165,7 @@ steps AS (
     WHERE subscription_group IS NULL
     UNION ALL
     SELECT
-        channel, contact, subscription_group, seq, 0, effective_at,
-        source_kind, source, source_ref, source_file, row_number, message_id, user_id,
+        vid, subscription_group, seq, 0,
         status, outcome, reason,
         CASE WHEN outcome = 'applied' THEN status ELSE group_before END,
         locked_before
@@ -178,19 +173,16 @@ steps AS (
     UNION ALL
     -- Each cascade unsubscribes every group registered before it, as its own applied step.
     SELECT
-        c.channel, c.contact, g.subscription_group, c.seq, 1, c.effective_at,
-        'cascade', c.source, c.source_ref, c.source_file, c.row_number, c.message_id, c.user_id,
+        c.vid, g.subscription_group, c.seq, 1,
         'unsubscribed', 'applied', NULL, 'unsubscribed',
         CASE WHEN c.source_kind = 'keyword' THEN c.status = 'unsubscribed' ELSE c.locked_before END
     FROM cascade_window c
-    JOIN groups_known g ON g.channel = c.channel AND g.contact = c.contact
+    JOIN groups_known g ON g.vid = c.vid
     WHERE c.is_cascade AND g.first_registered < c.seq
 )
 SELECT
-    channel, contact, subscription_group,
+    *,
     row_number() OVER (
-        PARTITION BY channel, contact ORDER BY seq, cascade_order, subscription_group
-    ) AS replay_step,
-    effective_at, source_kind, source, source_ref, source_file, row_number, message_id, user_id,
-    observed_status, outcome, reason, status_after, locked_after
+        PARTITION BY vid ORDER BY seq, cascade_order, subscription_group
+    ) AS replay_step
 FROM steps;

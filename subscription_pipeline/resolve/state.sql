@@ -1,56 +1,56 @@
--- The state rows of the scope, read off its history (the last applied step of each channel and
--- group) and its observations (first/last seen, blanks and blocked ones included; user_id).
+-- The state rows of the scope, read off its replay steps (the last applied step of each channel
+-- and group) and its observations (first/last seen, blanks and blocked ones included; user_id).
 INSERT INTO subscription_state
 WITH seen AS (
     SELECT
-        channel, contact, NULL::VARCHAR AS subscription_group,
+        vid, NULL::VARCHAR AS subscription_group,
         min(effective_at) AS first_seen_at, max(effective_at) AS last_seen_at
     FROM resolution_ordered
-    GROUP BY channel, contact
+    GROUP BY vid
     UNION ALL
     -- Groups are registered by status-bearing observations only (ordered.sql drops blank ones).
-    SELECT channel, contact, subscription_group, min(effective_at), max(effective_at)
+    SELECT vid, subscription_group, min(effective_at), max(effective_at)
     FROM resolution_ordered
     WHERE subscription_group IS NOT NULL
-    GROUP BY channel, contact, subscription_group
+    GROUP BY vid, subscription_group
 ),
 users AS (
-    SELECT channel, contact, arg_max(user_id, seq) FILTER (WHERE user_id IS NOT NULL) AS user_id
+    SELECT vid, arg_max(user_id, seq) FILTER (WHERE user_id IS NOT NULL) AS user_id
     FROM resolution_ordered
-    GROUP BY channel, contact
+    GROUP BY vid
 ),
 locks AS (
-    SELECT channel, contact, arg_max(locked_after, replay_step) AS locked
-    FROM resolution_history
-    GROUP BY channel, contact
+    SELECT vid, arg_max(locked_after, replay_step) AS locked
+    FROM resolution_steps
+    GROUP BY vid
 ),
 last_applied AS (
     SELECT
-        channel, contact, subscription_group,
+        vid,
+        subscription_group,
         arg_max(
-            {'status': observed_status, 'at': effective_at, 'kind': source_kind, 'ref': source_ref},
-            replay_step
+            {'status': observed_status, 'seq': seq, 'cascade': cascade_order = 1}, replay_step
         ) AS step
-    FROM resolution_history
+    FROM resolution_steps
     WHERE outcome = 'applied'
-    GROUP BY channel, contact, subscription_group
+    GROUP BY vid, subscription_group
 )
 SELECT
-    s.channel,
-    s.contact,
+    v.channel,
+    v.contact,
     s.subscription_group,
     a.step.status,
-    a.step.at,
-    a.step.kind,
-    a.step.ref,
+    o.effective_at,
+    CASE WHEN a.step.cascade THEN 'cascade' ELSE o.source_kind END,
+    o.source_ref,
     coalesce(l.locked, false),
     u.user_id,
     s.first_seen_at,
     s.last_seen_at
 FROM seen s
-JOIN users u ON u.channel = s.channel AND u.contact = s.contact
-LEFT JOIN locks l ON l.channel = s.channel AND l.contact = s.contact
+JOIN resolution_vectors v ON v.vid = s.vid
+JOIN users u ON u.vid = s.vid
+LEFT JOIN locks l ON l.vid = s.vid
 LEFT JOIN last_applied a
-    ON a.channel = s.channel
-    AND a.contact = s.contact
-    AND a.subscription_group IS NOT DISTINCT FROM s.subscription_group;
+    ON a.vid = s.vid AND a.subscription_group IS NOT DISTINCT FROM s.subscription_group
+LEFT JOIN resolution_ordered o ON o.vid = s.vid AND o.seq = a.step.seq;

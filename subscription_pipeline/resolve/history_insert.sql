@@ -1,0 +1,24 @@
+-- The history rows of the scope: the replay steps (history.sql) with their observation's
+-- descriptive columns and their vector's names joined back, written once.
+INSERT INTO subscription_history
+SELECT
+    v.channel,
+    v.contact,
+    s.subscription_group,
+    s.replay_step,
+    o.effective_at,
+    CASE WHEN s.cascade_order = 1 THEN 'cascade' ELSE o.source_kind END,
+    o.source,
+    o.source_ref,
+    o.source_file,
+    o.row_number,
+    o.message_id,
+    o.user_id,
+    s.observed_status,
+    s.outcome,
+    s.reason,
+    s.status_after,
+    s.locked_after
+FROM resolution_steps s
+JOIN resolution_ordered o ON o.vid = s.vid AND o.seq = s.seq
+JOIN resolution_vectors v ON v.vid = s.vid;
