@@ -1,9 +1,10 @@
 """Resolving stored observations into subscription_state and subscription_history (SPEC 3).
 
-The replay is set-based SQL (ordered.sql, history.sql, state.sql), run over a scope: every
-vector (full rebuild) or the vectors queued in dirty_vectors (incremental). Both recompute a
-vector from all its stored observations, so they write identical rows whatever order the inputs
-arrived in.
+The replay is set-based SQL (ordered.sql, history.sql, history_insert.sql, state.sql), run over
+a scope: every vector (full rebuild) or the vectors queued in dirty_vectors (incremental). Both
+recompute a vector from all its stored observations, so they write identical rows whatever order
+the inputs arrived in. resolve_pending takes the full path when most vectors are dirty.
+Measurements and profiles: bench/profiles/resolve_*.txt.
 
 Choices where the contract is silent (the reference fold in tests/reference_fold.py agrees):
 - a cascade writes one history row per group registered before it, even a group that was
