@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from subscription_pipeline.upload_reports.error_report import REPORT_COLUMNS, write_error_report
+from subscription_pipeline.upload_reports.error_report import (
+    REPORT_COLUMNS,
+    refresh_error_report,
+    write_error_report,
+)
 from tests.csv_files import csv_text, ingest, open_warehouse, rejections, write_upload
 
 HEADER = ["Email", "phone", "email_subscription_status", "sms_subscription_status", "user_id"]
@@ -130,3 +134,24 @@ def test_report_refuses_an_upload_changed_since_ingestion(tmp_path: Path) -> Non
     write_upload(tmp_path, "up.csv", csv_text(HEADER, list(reversed(ROWS))))
     with pytest.raises(RuntimeError, match="ingest it again"):
         write_error_report(con, tmp_path, "up.csv", tmp_path / "reports")
+
+
+def test_refresh_rewrites_a_report_only_when_its_errors_or_upload_change(tmp_path: Path) -> None:
+    write_upload(tmp_path, "up.csv", csv_text(HEADER, ROWS))
+    con = open_warehouse(tmp_path)
+    ingest(con, tmp_path, "up.csv")
+    reports = tmp_path / "reports"
+    path, written = refresh_error_report(con, tmp_path, "up.csv", reports)
+    assert written and path is not None and path.exists()
+    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (path, False)
+
+    path.unlink()  # a report removed by hand is written again
+    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (path, True)
+
+    # The upload fixed in place and re-ingested: the stale report goes away.
+    good = [row for row in ROWS if row[0] == "good@example.com"]
+    write_upload(tmp_path, "up.csv", csv_text(HEADER, good))
+    ingest(con, tmp_path, "up.csv")
+    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (None, True)
+    assert not path.exists()
+    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (None, False)

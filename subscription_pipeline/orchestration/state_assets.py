@@ -11,7 +11,7 @@ from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_upl
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
 from subscription_pipeline.resolve.engine import resolve_pending
-from subscription_pipeline.upload_reports.error_report import write_error_report
+from subscription_pipeline.upload_reports.error_report import refresh_error_report
 
 PREVIEW_ROWS = 20
 
@@ -119,7 +119,8 @@ def upload_error_reports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     reports_dir = warehouse.reports_path()
-    written: list[str] = []
+    reports: list[str] = []
+    rewritten = 0
     with warehouse.connection() as con:
         uploads = [
             name
@@ -128,13 +129,17 @@ def upload_error_reports(
             ).fetchall()
         ]
         for file_name in uploads:
-            report = write_error_report(con, warehouse.data_path(), file_name, reports_dir)
+            report, written = refresh_error_report(
+                con, warehouse.data_path(), file_name, reports_dir
+            )
+            rewritten += written
             if report is not None:
-                written.append(report.name)
-    context.log.info(f"{len(written)} error reports in {reports_dir}")
+                reports.append(report.name)
+    context.log.info(f"{len(reports)} error reports in {reports_dir}, {rewritten} rewritten")
     return dg.MaterializeResult(
         metadata={
-            "reports": dg.MetadataValue.int(len(written)),
-            "files": dg.MetadataValue.md("\n".join(f"- {name}" for name in written) or "_none_"),
+            "reports": dg.MetadataValue.int(len(reports)),
+            "rewritten": dg.MetadataValue.int(rewritten),
+            "files": dg.MetadataValue.md("\n".join(f"- {name}" for name in reports) or "_none_"),
         }
     )

@@ -109,3 +109,35 @@ def write_error_report(
         )
     _write_atomically(report, target)
     return target
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, file_name: str, errors: pl.DataFrame) -> str:
+    """The report's inputs: its error rows and the content of the upload they point into."""
+    ledger = con.execute(
+        "SELECT content_sha256 FROM input_ledger WHERE source_file = ?",
+        [upload_source_file(file_name)],
+    ).fetchall()
+    digest = hashlib.sha256((ledger[0][0] or "").encode() if ledger else b"")
+    digest.update(errors.write_csv().encode())
+    return digest.hexdigest()
+
+
+def refresh_error_report(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, file_name: str, reports_dir: Path
+) -> tuple[Path | None, bool]:
+    """`write_error_report`, skipped when the report on disk was written from the same errors
+    and the same upload content. Returns (report or None, whether it was written now)."""
+    target = report_path(reports_dir, file_name)
+    errors = upload_errors(con, file_name)
+    fingerprint = _fingerprint(con, file_name, errors)
+    stored = con.execute(
+        "SELECT fingerprint FROM error_report_fingerprints WHERE file_name = ?", [file_name]
+    ).fetchall()
+    unchanged = bool(stored) and stored[0][0] == fingerprint
+    if unchanged and (errors.is_empty() or target.exists()):
+        return (target if not errors.is_empty() else None), False
+    report = write_error_report(con, data_dir, file_name, reports_dir)
+    con.execute(
+        "INSERT OR REPLACE INTO error_report_fingerprints VALUES (?, ?)", [file_name, fingerprint]
+    )
+    return report, True

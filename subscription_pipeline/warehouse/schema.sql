@@ -152,3 +152,10 @@ CREATE TABLE IF NOT EXISTS subscription_history (
     status_after VARCHAR,                  -- the row's channel or group state after the step
     locked_after BOOLEAN NOT NULL
 );
+
+-- What each upload's error report was written from, so a nightly run rewrites only the reports
+-- whose errors changed (re-reading a large upload for nothing is the costly part).
+CREATE TABLE IF NOT EXISTS error_report_fingerprints (
+    file_name VARCHAR PRIMARY KEY,
+    fingerprint VARCHAR NOT NULL
+);
