@@ -38,13 +38,22 @@ def ledger_metadata(entries: list[LedgerEntry]) -> dict[str, dg.MetadataValue]:
     }
 
 
-@dg.asset(
-    partitions_def=upload_partitions,
-    pool=WAREHOUSE_POOL,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="ingestion",
-    kinds={"duckdb", "csv"},
-    description="Engage CSV uploads in data/uploads, validated and stored as observations.",
+def ingestion_asset(partitions_def: dg.PartitionsDefinition, kinds: set[str], description: str):
+    """One partition per input unit, a backfill range in one run, and the warehouse's one writer."""
+    return dg.asset(
+        partitions_def=partitions_def,
+        pool=WAREHOUSE_POOL,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="ingestion",
+        kinds=kinds,
+        description=description,
+    )
+
+
+@ingestion_asset(
+    upload_partitions,
+    {"duckdb", "csv"},
+    "Engage CSV uploads in data/uploads, validated and stored as observations.",
 )
 def csv_uploads(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -71,13 +80,10 @@ def csv_uploads(
     return dg.MaterializeResult(metadata=ledger_metadata(entries))
 
 
-@dg.asset(
-    partitions_def=log_day_partitions,
-    pool=WAREHOUSE_POOL,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="ingestion",
-    kinds={"duckdb", "json"},
-    description="Segment S3 event logs by received day (UTC), de-duplicated by messageId.",
+@ingestion_asset(
+    log_day_partitions,
+    {"duckdb", "json"},
+    "Segment S3 event logs by received day (UTC), de-duplicated by messageId.",
 )
 def event_logs(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -96,13 +102,10 @@ def event_logs(
     return dg.MaterializeResult(metadata=ledger_metadata(entries))
 
 
-@dg.asset(
-    partitions_def=inbox_day_partitions,
-    pool=WAREHOUSE_POOL,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="ingestion",
-    kinds={"duckdb", "sqlite"},
-    description="Requests accepted by the API service (data/inbox), by day of acceptance (UTC).",
+@ingestion_asset(
+    inbox_day_partitions,
+    {"duckdb", "sqlite"},
+    "Requests accepted by the API service (data/inbox), by day of acceptance (UTC).",
 )
 def api_inbox(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
