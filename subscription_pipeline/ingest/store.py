@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -84,7 +84,7 @@ def write_ledger_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> No
             source_file, source_kind, partition_key, status, uploaded_at, content_sha256,
             size_bytes, rows_in, applied, ignored, duplicate, rejected, warnings,
             error_code, error_message, ingested_at
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             entry.source_file,
@@ -102,5 +102,8 @@ def write_ledger_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> No
             entry.warnings,
             entry.error_code,
             entry.error_message,
+            # UTC from Python: DuckDB's now()::TIMESTAMP is in the session's local time zone,
+            # and `reconcile` compares this with file modification times in UTC.
+            datetime.now(UTC).replace(tzinfo=None),
         ],
     )
