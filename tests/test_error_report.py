@@ -9,7 +9,7 @@ import pytest
 
 from subscription_pipeline.upload_reports.error_report import (
     REPORT_COLUMNS,
-    refresh_error_report,
+    refresh_error_reports,
     write_error_report,
 )
 from tests.csv_files import csv_text, ingest, open_warehouse, rejections, write_upload
@@ -138,20 +138,33 @@ def test_report_refuses_an_upload_changed_since_ingestion(tmp_path: Path) -> Non
 
 def test_refresh_rewrites_a_report_only_when_its_errors_or_upload_change(tmp_path: Path) -> None:
     write_upload(tmp_path, "up.csv", csv_text(HEADER, ROWS))
+    write_upload(tmp_path, "clean.csv", csv_text(HEADER, ROWS[:1]))
     con = open_warehouse(tmp_path)
     ingest(con, tmp_path, "up.csv")
+    ingest(con, tmp_path, "clean.csv")
     reports = tmp_path / "reports"
-    path, written = refresh_error_report(con, tmp_path, "up.csv", reports)
-    assert written and path is not None and path.exists()
-    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (path, False)
+    uploads = ["clean.csv", "up.csv"]
+    path = reports / "up.errors.csv"
+    assert refresh_error_reports(con, tmp_path, uploads, reports) == ([path], 2)
+    assert refresh_error_reports(con, tmp_path, uploads, reports) == ([path], 0)
 
     path.unlink()  # a report removed by hand is written again
-    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (path, True)
+    assert refresh_error_reports(con, tmp_path, uploads, reports) == ([path], 1)
+
+    # A blocked outcome of one of its rows appears: the report is rewritten with it.
+    con.execute(
+        "INSERT INTO subscription_history (channel, contact, subscription_group, replay_step, "
+        "effective_at, source_kind, source, row_number, observed_status, outcome, reason, "
+        "locked_after) VALUES ('sms', '+16502530000', NULL, 2, TIMESTAMP '2024-03-15', 'csv', "
+        "'up.csv', 1, 'subscribed', 'blocked', 'UNABLE_TO_SUBSCRIBE', true)"
+    )
+    assert refresh_error_reports(con, tmp_path, uploads, reports) == ([path], 1)
+    assert "UNABLE_TO_SUBSCRIBE" in [line["error_code"] for line in _read(path)]
 
     # The upload fixed in place and re-ingested: the stale report goes away.
-    good = [row for row in ROWS if row[0] == "good@example.com"]
-    write_upload(tmp_path, "up.csv", csv_text(HEADER, good))
+    con.execute("DELETE FROM subscription_history")
+    write_upload(tmp_path, "up.csv", csv_text(HEADER, ROWS[:1]))
     ingest(con, tmp_path, "up.csv")
-    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (None, True)
+    assert refresh_error_reports(con, tmp_path, uploads, reports) == ([], 1)
     assert not path.exists()
-    assert refresh_error_report(con, tmp_path, "up.csv", reports) == (None, False)
+    assert refresh_error_reports(con, tmp_path, uploads, reports) == ([], 0)

@@ -11,7 +11,7 @@ from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_upl
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
 from subscription_pipeline.resolve.engine import resolve_pending
-from subscription_pipeline.upload_reports.error_report import refresh_error_report
+from subscription_pipeline.upload_reports.error_report import refresh_error_reports
 
 PREVIEW_ROWS = 20
 
@@ -119,8 +119,6 @@ def upload_error_reports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     reports_dir = warehouse.reports_path()
-    reports: list[str] = []
-    rewritten = 0
     with warehouse.connection() as con:
         uploads = [
             name
@@ -128,13 +126,8 @@ def upload_error_reports(
                 "SELECT partition_key FROM input_ledger WHERE source_kind = 'csv' ORDER BY 1"
             ).fetchall()
         ]
-        for file_name in uploads:
-            report, written = refresh_error_report(
-                con, warehouse.data_path(), file_name, reports_dir
-            )
-            rewritten += written
-            if report is not None:
-                reports.append(report.name)
+        paths, rewritten = refresh_error_reports(con, warehouse.data_path(), uploads, reports_dir)
+    reports = [path.name for path in paths]
     context.log.info(f"{len(reports)} error reports in {reports_dir}, {rewritten} rewritten")
     return dg.MaterializeResult(
         metadata={

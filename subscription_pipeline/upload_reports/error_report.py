@@ -111,33 +111,67 @@ def write_error_report(
     return target
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, file_name: str, errors: pl.DataFrame) -> str:
-    """The report's inputs: its error rows and the content of the upload they point into."""
-    ledger = con.execute(
-        "SELECT content_sha256 FROM input_ledger WHERE source_file = ?",
-        [upload_source_file(file_name)],
-    ).fetchall()
-    digest = hashlib.sha256((ledger[0][0] or "").encode() if ledger else b"")
-    digest.update(errors.write_csv().encode())
-    return digest.hexdigest()
-
-
-def refresh_error_report(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, file_name: str, reports_dir: Path
-) -> tuple[Path | None, bool]:
-    """`write_error_report`, skipped when the report on disk was written from the same errors
-    and the same upload content. Returns (report or None, whether it was written now)."""
-    target = report_path(reports_dir, file_name)
-    errors = upload_errors(con, file_name)
-    fingerprint = _fingerprint(con, file_name, errors)
-    stored = con.execute(
-        "SELECT fingerprint FROM error_report_fingerprints WHERE file_name = ?", [file_name]
-    ).fetchall()
-    unchanged = bool(stored) and stored[0][0] == fingerprint
-    if unchanged and (errors.is_empty() or target.exists()):
-        return (target if not errors.is_empty() else None), False
-    report = write_error_report(con, data_dir, file_name, reports_dir)
-    con.execute(
-        "INSERT OR REPLACE INTO error_report_fingerprints VALUES (?, ?)", [file_name, fingerprint]
+_FINGERPRINTS_SQL = """
+    WITH errors AS (
+        SELECT partition_key AS file_name, hash(row_number, error_code, error_message) AS h
+        FROM rejections WHERE source_kind = ?
+        UNION ALL
+        SELECT source, hash(row_number, reason, channel, contact, subscription_group,
+                            observed_status)
+        FROM subscription_history WHERE source_kind = ? AND outcome = 'blocked'
+    ),
+    digests AS (
+        SELECT file_name, count(*) AS errors, sum(h) AS digest FROM errors GROUP BY file_name
     )
-    return report, True
+    SELECT l.partition_key,
+           concat_ws(':', coalesce(d.errors, 0), coalesce(d.digest, 0), l.content_sha256)
+    FROM input_ledger l LEFT JOIN digests d ON d.file_name = l.partition_key
+    WHERE l.source_kind = ? AND list_contains(?, l.partition_key)
+"""
+
+
+def error_fingerprints(con: duckdb.DuckDBPyConnection, file_names: list[str]) -> dict[str, str]:
+    """Per upload, a digest of what its report is made of (its errors, its content), computed
+    for all uploads in one pass over rejections and history."""
+    if not _has_table(con, "subscription_history"):
+        return {}
+    rows = con.execute(
+        _FINGERPRINTS_SQL, [SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, file_names]
+    ).fetchall()
+    return dict(rows)
+
+
+def refresh_error_reports(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, file_names: list[str], reports_dir: Path
+) -> tuple[list[Path], int]:
+    """`write_error_report` for the uploads whose errors or content changed since their report
+    was written (or whose report file is gone). Returns (every current report, how many written)."""
+    fingerprints = error_fingerprints(con, file_names)
+    stored = dict(
+        con.execute(
+            "SELECT file_name, fingerprint FROM error_report_fingerprints "
+            "WHERE list_contains(?, file_name)",
+            [file_names],
+        ).fetchall()
+    )
+    reports: list[Path] = []
+    written = 0
+    for file_name in file_names:
+        target = report_path(reports_dir, file_name)
+        fingerprint = fingerprints.get(file_name)
+        has_errors = fingerprint is not None and not fingerprint.startswith("0:")
+        fresh = fingerprint is not None and stored.get(file_name) == fingerprint
+        if fresh and (target.exists() or not has_errors):
+            if has_errors:
+                reports.append(target)
+            continue
+        report = write_error_report(con, data_dir, file_name, reports_dir)
+        written += 1
+        if report is not None:
+            reports.append(report)
+        if fingerprint is not None:
+            con.execute(
+                "INSERT OR REPLACE INTO error_report_fingerprints VALUES (?, ?)",
+                [file_name, fingerprint],
+            )
+    return reports, written
