@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from subscription_pipeline import paths
@@ -27,45 +28,49 @@ def _resolve_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return data_dir, warehouse
 
 
-def cmd_reconcile(args: argparse.Namespace) -> int:
-    from subscription_pipeline.orchestration.runner import ReconcileFailed, reconcile
+def _run_and_summarize(verb: str, run: Callable[[], object], warehouse: Path) -> int:
+    """Run a reconcile or backfill; a failed run or a held lock is one clear line and exit 1."""
+    from subscription_pipeline.orchestration.runner import ReconcileFailed
     from subscription_pipeline.summary import summarize
     from subscription_pipeline.warehouse.connection import WarehouseLockedError
 
-    data_dir, warehouse = _resolve_paths(args)
     try:
-        result = reconcile(data_dir, warehouse, default_region=args.region)
+        print(run())
     except (ReconcileFailed, WarehouseLockedError) as exc:
-        print(f"reconcile failed: {exc}", file=sys.stderr)
+        print(f"{verb} failed: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"Reconciled {data_dir}: {len(result.uploads)} new or changed uploads, "
-        f"{len(result.log_days)} received days, {len(result.inbox_days)} API inbox days, "
-        f"{len(result.runs)} Dagster runs "
-        f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})."
-    )
     print(summarize(warehouse))
     return 0
 
 
-def _days_between(first: str, last: str) -> list[str]:
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from subscription_pipeline.orchestration.runner import reconcile
+
+    data_dir, warehouse = _resolve_paths(args)
+
+    def run() -> str:
+        result = reconcile(data_dir, warehouse, default_region=args.region)
+        return (
+            f"Reconciled {data_dir}: {len(result.uploads)} new or changed uploads, "
+            f"{len(result.log_days)} received days, {len(result.inbox_days)} API inbox days, "
+            f"{len(result.runs)} Dagster runs "
+            f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})."
+        )
+
+    return _run_and_summarize("reconcile", run, warehouse)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from subscription_pipeline.ingest.csv_upload import list_uploads
     from subscription_pipeline.ingest.event_logs import list_log_days
-    from subscription_pipeline.orchestration.runner import ReconcileFailed, backfill
-    from subscription_pipeline.summary import summarize
-    from subscription_pipeline.warehouse.connection import WarehouseLockedError
+    from subscription_pipeline.orchestration.runner import backfill, days_between
 
     data_dir, warehouse = _resolve_paths(args)
     present_days = set(list_log_days(data_dir))
     days: list[str] = []
     if args.days:
         first, _, last = args.days.partition("..")
-        days = [day for day in _days_between(first, last or first) if day in present_days]
+        days = [day for day in days_between(first, last or first) if day in present_days]
     present_uploads = list_uploads(data_dir)
     uploads = present_uploads if args.all_uploads else list(args.upload or [])
     unknown = sorted(set(uploads) - set(present_uploads))
@@ -75,19 +80,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
+
+    def run() -> str:
         result = backfill(
             data_dir, warehouse, uploads=uploads, log_days=days, default_region=args.region
         )
-    except (ReconcileFailed, WarehouseLockedError) as exc:
-        print(f"backfill failed: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"Backfilled {len(result.uploads)} uploads and {len(result.log_days)} received days "
-        f"in {len(result.runs)} Dagster runs."
-    )
-    print(summarize(warehouse))
-    return 0
+        return (
+            f"Backfilled {len(result.uploads)} uploads and {len(result.log_days)} received days "
+            f"in {len(result.runs)} Dagster runs."
+        )
+
+    return _run_and_summarize("backfill", run, warehouse)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

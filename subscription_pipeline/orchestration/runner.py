@@ -66,13 +66,17 @@ def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]
     return ranges
 
 
+def days_between(first: str, last: str) -> list[str]:
+    """Every day from `first` to `last` inclusive, as 'YYYY-MM-DD'."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
 def day_ranges(days: Iterable[str]) -> list[tuple[str, str]]:
     ordered = sorted(set(days))
     if not ordered:
         return []
-    first, last = date.fromisoformat(ordered[0]), date.fromisoformat(ordered[-1])
-    calendar = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
-    return contiguous_ranges(ordered, calendar)
+    return contiguous_ranges(ordered, days_between(ordered[0], ordered[-1]))
 
 
 def run_job(
