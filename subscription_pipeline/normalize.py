@@ -4,11 +4,17 @@ The parsers are slow (tens of microseconds a value), so a batch is parsed once p
 not once per raw spelling:
 - email: `raw.strip().lower()` is all `normalize_email` looks at, so spellings that differ only
   in case or surrounding spaces share one parse (exact by construction);
+- email: a plain ASCII address (dot-atom local part, hostname labels, a letters-only TLD that
+  is not special-use, 64 characters at most) is its own normalised form: email-validator would
+  return it unchanged, so it is not called (tests/test_normalize.py checks the claim on random
+  addresses); any other value is validated as before;
 - phone: a well-formed number (digits, single ` .-` separators, parenthesised groups, a
   leading `+`) is parsed in its compact form (`+` and digits); its result is taken only when
   that compact form is a valid number, any other raw value is parsed as written. libphonenumber
   drops that punctuation before it reads the digits (tests/test_normalize.py checks the claim);
-  spellings that parse to the same number are checked for validity once.
+  spellings that parse to the same number are checked for validity once. A compact North
+  American number (`+1` or, in a +1 region, nothing, then ten digits with an area code 2-9) is
+  built without the parser, which would read exactly those digits; only its validity is checked.
 The cache still holds one row per raw value, so lookups stay a plain join on `raw`.
 """
 
@@ -20,7 +26,7 @@ from collections.abc import Callable, Iterable
 import duckdb
 import phonenumbers
 import polars as pl
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 DEFAULT_REGION = "US"
 
@@ -28,6 +34,13 @@ Normalized = tuple[str | None, str | None]
 
 _PHONE_SHAPE = re.compile(r"\+?(?:\d+|\(\d+\))(?:[ .-]?(?:\d+|\(\d+\)))*")
 _NON_DIGITS = re.compile(r"\D")
+# Already-normal email addresses (lower-case ASCII); see the module docstring.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}"
+)
+_PLAIN_EMAIL_MAX = 64  # far below every length limit email-validator applies
+# A North American number in compact form: optional "+1", area code 2-9, ten digits in all.
+_NANP_COMPACT = re.compile(r"(\+1)?([2-9][0-9]{9})")
 _CACHE_SCHEMA = {"raw": pl.String, "normalized": pl.String, "error_message": pl.String}
 
 
@@ -41,6 +54,20 @@ def normalize_email(raw: str) -> Normalized:
     except EmailNotValidError as exc:
         return None, f"not a valid email address: {exc}"
     return result.normalized.lower(), None
+
+
+def _plain_email(candidate: str) -> bool:
+    """Is the (stripped, lower-cased) candidate an address email-validator returns unchanged?"""
+    if len(candidate) > _PLAIN_EMAIL_MAX or not _PLAIN_EMAIL.fullmatch(candidate):
+        return False
+    domain = candidate.rpartition("@")[2]
+    if "--" in domain:  # Punycode ("xn--") and other IDNA-reserved labels: validate them
+        return False
+    return not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _normalize_email_fast(candidate: str) -> Normalized:
+    return (candidate, None) if _plain_email(candidate) else normalize_email(candidate)
 
 
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> Normalized:
@@ -58,6 +85,7 @@ class _PhoneBatch:
     def __init__(self, region: str) -> None:
         self.region = region
         self.checked: dict[tuple, Normalized] = {}
+        self.in_nanp_region = phonenumbers.country_code_for_region(region) == 1
 
     def normalize(self, raw: str) -> Normalized:
         candidate = raw.strip()
@@ -76,6 +104,21 @@ class _PhoneBatch:
         if key not in self.checked:
             self.checked[key] = (
                 (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None)
+                if phonenumbers.is_valid_number(number)
+                else (None, f"not a valid phone number in region {self.region}")
+            )
+        return self.checked[key]
+
+    def nanp(self, compact: str) -> Normalized | None:
+        """The result for a compact North American spelling, or None if it is not one."""
+        match = _NANP_COMPACT.fullmatch(compact)
+        if match is None or (match.group(1) is None and not self.in_nanp_region):
+            return None
+        key = (1, int(match.group(2)), None, None)
+        if key not in self.checked:
+            number = phonenumbers.PhoneNumber(country_code=1, national_number=key[1])
+            self.checked[key] = (
+                ("+1" + match.group(2), None)
                 if phonenumbers.is_valid_number(number)
                 else (None, f"not a valid phone number in region {self.region}")
             )
@@ -109,7 +152,7 @@ def _parse_by_key(
 def parse_values(kind: str, values: list[str], region: str = DEFAULT_REGION) -> list[Normalized]:
     """normalize_email / normalize_phone of each value, each parse key parsed once."""
     if kind == "email":
-        return _parse_by_key(values, lambda value: value.strip().lower(), normalize_email)
+        return _parse_by_key(values, lambda value: value.strip().lower(), _normalize_email_fast)
     if kind != "phone":
         raise ValueError(f"unknown normalisation kind {kind!r}")
     batch = _PhoneBatch(region)
@@ -119,7 +162,7 @@ def parse_values(kind: str, values: list[str], region: str = DEFAULT_REGION) -> 
         short = compact_phone(value)
         if short is not None:
             if short not in compact:
-                compact[short] = batch.normalize(short)
+                compact[short] = batch.nanp(short) or batch.normalize(short)
             if compact[short][0] is not None:
                 results.append(compact[short])
                 continue
