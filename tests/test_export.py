@@ -96,3 +96,26 @@ def test_failed_export_keeps_the_previous_file(con, tmp_path: Path) -> None:
 def test_rejects_unknown_format(con, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="xlsx"):
         export_state(con, tmp_path, formats=("xlsx",))
+
+
+def test_large_state_csv_keeps_the_sorted_order_of_the_parquet(tmp_path: Path) -> None:
+    """Big enough for DuckDB to scan in parallel: the CSV, copied from the Parquet file, must
+    still list the rows sorted by channel, contact, group, as the Parquet file does."""
+    con = connect(tmp_path / "warehouse.duckdb", threads=2)
+    create_state(con, ROWS[:1])
+    con.execute(
+        """
+        INSERT INTO subscription_state (channel, contact, subscription_group, status, locked)
+        SELECT ['email', 'sms', 'whatsapp'][1 + i % 3], 'c' || hash(i) % 1000003,
+               CASE WHEN i % 5 = 0 THEN 'g' || i % 7 END, 'subscribed', false
+        FROM range(400000) t(i)
+        """
+    )
+    result = export_state(con, tmp_path / "exports")
+    con.close()
+    parquet = pl.read_parquet(result.files["subscription_state.parquet"])
+    csv = pl.read_csv(result.files["subscription_state.csv"], infer_schema=False)
+    keys = ["channel", "contact", "subscription_group"]
+    expected = parquet.sort(keys, nulls_last=False, maintain_order=True)
+    assert parquet.select(keys).rows() == expected.select(keys).rows()
+    assert csv.select(keys).rows() == parquet.select(keys).rows()
