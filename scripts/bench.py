@@ -28,6 +28,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from subscription_pipeline.warehouse.connection import DEFAULT_MEMORY_LIMIT
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -101,7 +103,9 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pandas-events", type=int, default=1_000_000)
-    parser.add_argument("--memory-limit", default="1GB", help="DuckDB memory_limit")
+    parser.add_argument(
+        "--memory-limit", default=None, help="DuckDB memory_limit (default: the pipeline's own)"
+    )
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--skip-pandas", action="store_true")
@@ -123,7 +127,8 @@ def main() -> None:
     env = os.environ | {"DAGSTER_HOME": str(run_dir / "dagster_home")}
     (run_dir / "dagster_home").mkdir()
     shutil.copy(REPO / "dagster_home" / "dagster.yaml", run_dir / "dagster_home" / "dagster.yaml")
-    env["SUBSCRIPTION_MEMORY_LIMIT"] = args.memory_limit
+    if args.memory_limit:
+        env["SUBSCRIPTION_MEMORY_LIMIT"] = args.memory_limit
 
     print(f"landing zone {landing}", flush=True)
     stages = []
@@ -264,7 +269,7 @@ def report(args: argparse.Namespace, contacts: int, stages: list[dict]) -> None:
         "csv_rows": args.rows,
         "contacts": contacts,
         "days": args.days,
-        "memory_limit": args.memory_limit,
+        "memory_limit": args.memory_limit or DEFAULT_MEMORY_LIMIT,
         "stages": stages,
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
     }

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import duckdb
 
-DEFAULT_MEMORY_LIMIT = "1GB"
+# DuckDB's share of a run's memory; past it, sorts and joins spill to `.duckdb_tmp`. At 5M events
+# the full resolution takes as long with 768MB as with 1GB (512MB: +12%), and a Dagster run
+# stays near 1.2 GiB in all (bench/profiles/07_resolution_memory_limit.txt).
+DEFAULT_MEMORY_LIMIT = "768MB"
 # A run may hold the file for a moment between steps: wait this long before giving up.
 DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 
