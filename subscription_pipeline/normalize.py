@@ -180,7 +180,7 @@ def fill_normalization_cache(
     """Parse and cache every value of column `raw` of a query that the cache does not hold yet.
 
     `raw_sql` is code without parameters, never data. Only values never seen before reach the
-    Python parsers; callers then look values up with a join on normalization_cache
+    Python parsers; callers then look values up with a join on normalized_identifiers
     (kind, region, raw). Returns how many values were parsed.
     """
     cache_region = _cache_region(kind, region)
@@ -189,7 +189,7 @@ def fill_normalization_cache(
         for row in con.execute(
             f"""
             SELECT DISTINCT q.raw FROM ({raw_sql}) q
-            ANTI JOIN (SELECT raw FROM normalization_cache WHERE kind = ? AND region = ?) c
+            ANTI JOIN (SELECT raw FROM normalized_identifiers WHERE kind = ? AND region = ?) c
               ON c.raw = q.raw
             WHERE q.raw IS NOT NULL
             """,  # noqa: S608 - raw_sql is code, values are parameters
@@ -210,7 +210,8 @@ def fill_normalization_cache(
     con.register("_fresh_normalized", fresh)
     try:
         con.execute(
-            "INSERT OR IGNORE INTO normalization_cache "
+            # `missing` holds distinct values the table lacks: a plain insert keeps keys unique.
+            "INSERT INTO normalized_identifiers "
             "SELECT ?, ?, raw, normalized, error_message FROM _fresh_normalized",
             [kind, cache_region],
         )
@@ -238,7 +239,7 @@ def normalize_values(
             """
             SELECT w.raw, c.normalized, c.error_message
             FROM wanted_raw w
-            JOIN normalization_cache c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
+            JOIN normalized_identifiers c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
             """,
             params=[kind, _cache_region(kind, region)],
         ).pl()

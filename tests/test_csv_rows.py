@@ -216,7 +216,7 @@ def test_normalisation_goes_through_the_cache(tmp_path: Path) -> None:
     con = open_warehouse(tmp_path)
     ingest(con, tmp_path, "c.csv")
     cached = con.execute(
-        "SELECT kind, region, raw, normalized FROM normalization_cache ORDER BY kind"
+        "SELECT kind, region, raw, normalized FROM normalized_identifiers ORDER BY kind"
     ).fetchall()
     assert cached == [
         ("email", "", "A@example.com", "a@example.com"),

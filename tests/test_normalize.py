@@ -141,7 +141,7 @@ def test_cache_parses_each_new_value_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert calls.count("jo@example.com") == 1
     cached = dict(
         con.execute(
-            "SELECT raw, (normalized, error_message) FROM normalization_cache "
+            "SELECT raw, (normalized, error_message) FROM normalized_identifiers "
             "WHERE kind = 'email' AND region = ''"
         ).fetchall()
     )
@@ -149,6 +149,15 @@ def test_cache_parses_each_new_value_once(tmp_path: Path, monkeypatch: pytest.Mo
     calls.clear()
     assert fill_normalization_cache(con, "email", "SELECT raw FROM raws") == 0
     assert calls == []
+    # Old and new values together: only the new ones are added, each key stays unique.
+    con.execute(
+        "INSERT INTO raws VALUES ('new@example.com'), ('new@example.com'), (' Jo@Example.COM')"
+    )
+    assert fill_normalization_cache(con, "email", "SELECT raw FROM raws") == 2
+    [(rows, keys)] = con.execute(
+        "SELECT count(*), count(DISTINCT (kind, region, raw)) FROM normalized_identifiers"
+    ).fetchall()
+    assert rows == keys == len(set(EMAILS)) + 2
 
 
 def test_normalize_values_maps_through_the_cache_per_region(tmp_path: Path) -> None:
@@ -165,5 +174,7 @@ def test_normalize_values_maps_through_the_cache_per_region(tmp_path: Path) -> N
         raw: normalize_phone(raw, "GB")[0] for raw in raws
     }
     assert gb.filter(raw="020 7946 0958")["normalized"].item() == "+442079460958"
-    rows = con.execute("SELECT region, count(*) FROM normalization_cache GROUP BY ALL").fetchall()
+    rows = con.execute(
+        "SELECT region, count(*) FROM normalized_identifiers GROUP BY ALL"
+    ).fetchall()
     assert sorted(rows) == [("GB", 3), ("US", 3)]

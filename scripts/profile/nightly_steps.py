@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from timed_connection import TimedConnection  # this folder is on sys.path when run as a script
+
 from subscription_pipeline.api.snapshot import publish_snapshot
 from subscription_pipeline.export import export_state
 from subscription_pipeline.ingest.event_logs import ingest_log_day
@@ -45,7 +47,7 @@ def main() -> None:
         with step("capture_before"):
             capture_before(con)
         with step("resolve_pending"):
-            print(resolve_pending(con))
+            print(resolve_pending(TimedConnection(con)))
         with step("record_transitions"):
             record_transitions(con, run_at)
         with step("record_snapshot"):

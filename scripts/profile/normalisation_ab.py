@@ -26,7 +26,7 @@ def main() -> None:
         values = [
             raw
             for (raw,) in con.execute(
-                "SELECT raw FROM normalization_cache WHERE kind = ? ORDER BY raw", [kind]
+                "SELECT raw FROM normalized_identifiers WHERE kind = ? ORDER BY raw", [kind]
             ).fetchall()
         ]
         results = {}

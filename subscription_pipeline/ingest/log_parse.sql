@@ -180,7 +180,7 @@ WITH checked AS (
         ) AS bad_groups
     FROM _log_candidates c
     -- The cache was filled for every key of a known channel (normalize.fill_normalization_cache).
-    LEFT JOIN normalization_cache n
+    LEFT JOIN normalized_identifiers n
         ON c.channel IS NOT NULL
         AND n.kind = c.key_kind
         AND n.region = CASE WHEN c.key_kind = 'phone' THEN $region ELSE '' END

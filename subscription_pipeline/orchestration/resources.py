@@ -23,7 +23,7 @@ class WarehouseResource(dg.ConfigurableResource):
     data_dir: str = ""
     warehouse: str = ""
     default_region: str = DEFAULT_REGION
-    memory_limit: str = ""  # empty: SUBSCRIPTION_MEMORY_LIMIT, else 1GB
+    memory_limit: str = ""  # empty: SUBSCRIPTION_MEMORY_LIMIT, else the connection default
 
     def data_path(self) -> Path:
         return Path(self.data_dir).resolve() if self.data_dir else paths.default_data_dir()

@@ -80,13 +80,17 @@ CREATE TABLE IF NOT EXISTS ingest_warnings (
 );
 
 -- Each distinct raw identifier is parsed once, ever (email-validator and phonenumbers are slow).
-CREATE TABLE IF NOT EXISTS normalization_cache (
+-- One row per (kind, region, raw), kept so by normalize.fill_normalization_cache (it inserts only
+-- values the table lacks, under the single writer) rather than by a PRIMARY KEY: DuckDB keeps
+-- an index in memory, unspillable, and at 50M events (~25M spellings) it alone outgrew the
+-- memory limit. The earlier table with that key was a cache too: it is dropped, and refilled.
+DROP TABLE IF EXISTS normalization_cache;
+CREATE TABLE IF NOT EXISTS normalized_identifiers (
     kind VARCHAR NOT NULL,                 -- 'email' | 'phone'
     region VARCHAR NOT NULL,               -- default phone region ('' for email)
     raw VARCHAR NOT NULL,
     normalized VARCHAR,                    -- NULL when invalid
-    error_message VARCHAR,
-    PRIMARY KEY (kind, region, raw)
+    error_message VARCHAR
 );
 
 -- Contact vectors whose observations changed since the last resolution.
