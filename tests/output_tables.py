@@ -11,6 +11,8 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
+from subscription_pipeline.warehouse.columns import STATE_COLUMNS  # noqa: F401 - re-exported
+
 STATE_DDL = """
 CREATE OR REPLACE TABLE subscription_state (
     channel VARCHAR, contact VARCHAR, subscription_group VARCHAR, status VARCHAR,
@@ -31,20 +33,6 @@ CREATE OR REPLACE TABLE subscription_history (
 
 T0 = datetime(2024, 3, 15, 9, 30)
 T1 = datetime(2024, 3, 16, 12, 0)
-
-STATE_COLUMNS = (
-    "channel",
-    "contact",
-    "subscription_group",
-    "status",
-    "status_at",
-    "source",
-    "source_ref",
-    "locked",
-    "user_id",
-    "first_seen_at",
-    "last_seen_at",
-)
 
 
 def state_row(

@@ -7,54 +7,12 @@ from typing import Any
 
 import duckdb
 
-OBSERVATION_COLUMNS = (
-    "source_kind",
-    "partition_key",
-    "source_file",
-    "row_number",
-    "message_id",
-    "source",
-    "channel",
-    "contact",
-    "subscription_group",
-    "status",
-    "effective_at",
-    "received_at",
-    "user_id",
-    "anonymous_id",
+from subscription_pipeline.warehouse.columns import (  # noqa: F401 - re-exported to tests
+    HISTORY_COLUMNS,
+    OBSERVATION_COLUMNS,
+    STATE_COLUMNS,
 )
-STATE_COLUMNS = (
-    "channel",
-    "contact",
-    "subscription_group",
-    "status",
-    "status_at",
-    "source",
-    "source_ref",
-    "locked",
-    "user_id",
-    "first_seen_at",
-    "last_seen_at",
-)
-HISTORY_COLUMNS = (
-    "channel",
-    "contact",
-    "subscription_group",
-    "replay_step",
-    "effective_at",
-    "source_kind",
-    "source",
-    "source_ref",
-    "source_file",
-    "row_number",
-    "message_id",
-    "user_id",
-    "observed_status",
-    "outcome",
-    "reason",
-    "status_after",
-    "locked_after",
-)
+
 LOG_DAY = "2024-01-01"
 LOG_FILE = "segment-logs/src1/1704067200000/part-0.jsonl"
 

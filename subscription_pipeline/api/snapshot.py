@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from subscription_pipeline.resolve.step import Slot, VectorState
+from subscription_pipeline.warehouse.columns import STATE_COLUMNS
 
 log = logging.getLogger("subscription_pipeline.api")
 SNAPSHOT_FILE = Path("snapshot") / "subscription_state.parquet"
@@ -57,17 +58,8 @@ class VectorSnapshot:
     user_id: str | None = None
 
 
-_COLUMNS = (
-    "channel",
-    "contact",
-    "subscription_group",
-    "status",
-    "status_at",
-    "source",
-    "source_ref",
-    "locked",
-    "user_id",
-)
+# What an answer needs of a state row (first/last seen are for analysts).
+_COLUMNS = tuple(c for c in STATE_COLUMNS if c not in ("first_seen_at", "last_seen_at"))
 
 
 class Snapshot:
