@@ -122,6 +122,11 @@ WITH entries AS (
     SELECT
         source_file,
         line_number,
+        message_id,
+        effective_at,
+        received_at,
+        user_id,
+        anonymous_id,
         unnest(subscriptions) AS entry,
         generate_subscripts(subscriptions, 1) - 1 AS entry_index
     FROM _log_lines
@@ -130,6 +135,11 @@ WITH entries AS (
 SELECT
     e.source_file,
     e.line_number,
+    e.message_id,
+    e.effective_at,
+    e.received_at,
+    e.user_id,
+    e.anonymous_id,
     e.entry_index,
     'event' AS source_kind,
     'messaging_subscriptions[' || e.entry_index || ']' AS field,
@@ -148,6 +158,11 @@ UNION ALL BY NAME
 SELECT
     l.source_file,
     l.line_number,
+    l.message_id,
+    l.effective_at,
+    l.received_at,
+    l.user_id,
+    l.anonymous_id,
     NULL AS entry_index,
     'keyword' AS source_kind,
     'properties' AS field,
@@ -245,10 +260,8 @@ INSERT INTO observations (
     subscription_group, status, effective_at, received_at, user_id, anonymous_id
 )
 WITH good AS (
-    SELECT j.*, l.message_id, l.effective_at, l.received_at, l.user_id, l.anonymous_id
-    FROM _log_judged j
-    JOIN _log_lines l USING (source_file, line_number)
-    WHERE j.error_code IS NULL
+    -- The line's own fields travel with each candidate (candidates): no join back to the lines.
+    SELECT * FROM _log_judged WHERE error_code IS NULL
 ),
 grouped AS (
     SELECT * EXCLUDE (groups), unnest(groups) AS g FROM good
