@@ -71,10 +71,13 @@ def export_state(
     con: duckdb.DuckDBPyConnection,
     out_dir: Path,
     formats: tuple[str, ...] = ("parquet", "csv"),
+    state_formats: tuple[str, ...] | None = None,
 ) -> ExportResult:
-    """Write the state and the Engage SQL Traits files in each of `formats` into `out_dir`."""
-    unknown = sorted(set(formats) - set(_COPY_OPTIONS))
-    if unknown or not formats:
+    """Write the state and the Engage SQL Traits files in each of `formats` into `out_dir`
+    (the full state in `state_formats` instead, when given)."""
+    state_formats = formats if state_formats is None else state_formats
+    unknown = sorted((set(formats) | set(state_formats)) - set(_COPY_OPTIONS))
+    if unknown or not formats or not state_formats:
         raise ValueError(f"unsupported export formats {unknown or formats}; use parquet and/or csv")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +88,8 @@ def export_state(
     rows: dict[str, int] = {}
     for dataset, (query, params) in queries.items():
         written: Path | None = None
-        for fmt in sorted(set(formats), key=list(_COPY_OPTIONS).index):  # parquet first
+        wanted = state_formats if dataset == STATE_DATASET else formats
+        for fmt in sorted(set(wanted), key=list(_COPY_OPTIONS).index):  # parquet first
             target = out_dir / f"{dataset}.{fmt}"
             if written is None:
                 rows[target.name] = _copy_atomically(con, query, params, target, fmt)

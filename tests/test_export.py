@@ -119,3 +119,17 @@ def test_large_state_csv_keeps_the_sorted_order_of_the_parquet(tmp_path: Path) -
     expected = parquet.sort(keys, nulls_last=False, maintain_order=True)
     assert parquet.select(keys).rows() == expected.select(keys).rows()
     assert csv.select(keys).rows() == parquet.select(keys).rows()
+
+
+def test_state_formats_apart_from_the_engage_files(con, tmp_path: Path) -> None:
+    result = export_state(con, tmp_path / "exports", state_formats=("parquet",))
+    assert sorted(result.files) == [
+        "engage_email_subscriptions.csv",
+        "engage_email_subscriptions.parquet",
+        "engage_sms_subscriptions.csv",
+        "engage_sms_subscriptions.parquet",
+        "subscription_state.parquet",
+    ]
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == sorted(result.files)
+    with pytest.raises(ValueError, match="unsupported"):
+        export_state(con, tmp_path / "exports", state_formats=("xlsx",))

@@ -61,6 +61,17 @@ def test_reconcile_sample_data_records_runs_and_is_idempotent(
         recorded = {run.run_id for run in instance.get_runs()}
     assert {run.run_id for run in first.runs} <= recorded
 
+    # The asset exports the state as Parquet; CSV only for the Engage files (the state's CSV is
+    # on demand, and a stale one is removed).
+    exports = sorted(p.name for p in (sample_landing_zone / "exports").iterdir())
+    assert exports == [
+        "engage_email_subscriptions.csv",
+        "engage_email_subscriptions.parquet",
+        "engage_sms_subscriptions.csv",
+        "engage_sms_subscriptions.parquet",
+        "subscription_state.parquet",
+    ]
+
     before = _snapshot(warehouse)
     second = reconcile(sample_landing_zone, warehouse)
     assert second.uploads == [] and second.log_days == []
