@@ -167,7 +167,9 @@ def run_partitions(
                     "default_region": default_region,
                 }
             }
-        }
+        },
+        # Every event is still stored (the UI shows them); the terminal gets INFO and above.
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
     result = ReconcileResult(
         uploads=list(pending.uploads),
