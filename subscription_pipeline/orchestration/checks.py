@@ -53,6 +53,10 @@ class QualityCheck:
     def key(self) -> dg.AssetCheckKey:
         return dg.AssetCheckKey(dg.AssetKey(self.asset), self.name)
 
+    @property
+    def severity(self) -> dg.AssetCheckSeverity:
+        return dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN
+
 
 def _schema_of(table: str) -> Callable[[duckdb.DuckDBPyConnection], CheckResult]:
     return lambda con: validate_table(con, table)
@@ -133,12 +137,7 @@ def _checks_of(asset: str) -> dg.AssetChecksDefinition:
         with warehouse.connection() as con:
             for check in checks:
                 if check.key in selected:
-                    severity = (
-                        dg.AssetCheckSeverity.ERROR
-                        if check.blocking
-                        else dg.AssetCheckSeverity.WARN
-                    )
-                    yield to_dagster(check.rule(con), severity, check.key)
+                    yield to_dagster(check.rule(con), check.severity, check.key)
 
     return _run
 
