@@ -12,6 +12,7 @@ import pytest
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
 from subscription_pipeline.ingest.settings import IngestSettings
+from subscription_pipeline.resolve import engine
 from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
 from subscription_pipeline.warehouse.connection import connect
 
@@ -95,3 +96,19 @@ def test_small_runs_keep_the_scoped_path_whatever_the_fraction(warehouse) -> Non
     # Below FULL_REBUILD_MIN_VECTORS the scoped path is as cheap and stays the one exercised.
     summary = resolve_pending(warehouse)
     assert not summary.rebuilt_all
+
+
+def test_rebuild_in_buckets_writes_the_same_tables(warehouse, monkeypatch) -> None:
+    """The sample's real observations rebuilt in several hash buckets of vectors (the path
+    that keeps a 50M-event rebuild inside the memory limit) give the one-pass tables."""
+    con = warehouse
+    one_pass = resolve_all(con)
+    expected = outputs(con)
+    [(observations,)] = con.execute("SELECT count(*) FROM observations").fetchall()
+    monkeypatch.setattr(engine, "REBUILD_BUCKET_OBSERVATIONS", observations // 5)
+    bucketed = resolve_all(con)
+    assert outputs(con) == expected
+    assert (bucketed.state_rows, bucketed.history_rows) == (
+        one_pass.state_rows,
+        one_pass.history_rows,
+    )

@@ -6,6 +6,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from resolution_helpers import (
 )
 
 from subscription_pipeline.ingest.store import clear_partition
+from subscription_pipeline.resolve import engine
 from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
 from subscription_pipeline.warehouse.connection import connect
 
@@ -102,6 +104,28 @@ def test_full_rebuild_equals_reference_fold(focus: str, data: st.DataObject) -> 
         summary = resolve_all(con)
         _assert_matches_fold(con, rows)
         assert summary.full
+        assert con.execute("SELECT count(*) FROM dirty_vectors").fetchone() == (0,)
+        con.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> None:
+    """A rebuild in hash buckets of vectors (as at 50M events) writes the fold's tables too."""
+    rows = data.draw(histories("mixed"), label="observations")
+    buckets = data.draw(st.integers(min_value=2, max_value=5), label="buckets")
+    with tempfile.TemporaryDirectory() as tmp:
+        con = connect(Path(tmp) / "warehouse.duckdb", threads=1)
+        insert_observations(con, rows)
+        per_bucket = -(-len(rows) // buckets)  # ceil: `buckets` passes
+        with patch.object(engine, "REBUILD_BUCKET_OBSERVATIONS", per_bucket):
+            summary = resolve_all(con)
+        _assert_matches_fold(con, rows)
+        state_rows, history_rows = (
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("subscription_state", "subscription_history")
+        )
+        assert (summary.state_rows, summary.history_rows) == (state_rows, history_rows)
         assert con.execute("SELECT count(*) FROM dirty_vectors").fetchone() == (0,)
         con.close()
 

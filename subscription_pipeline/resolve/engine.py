@@ -19,6 +19,7 @@ Choices where the contract is silent (the reference fold in tests/reference_fold
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from importlib import resources
 
@@ -37,6 +38,11 @@ _ORDER_PARAMS = {
 # the scoped path's joins then cost more than they save; both paths write identical rows.
 FULL_REBUILD_FRACTION = 0.5
 FULL_REBUILD_MIN_VECTORS = 10_000
+# A rebuild over more observations than this replays the vectors in hash buckets of about this
+# many, each through the scoped path: the replay-order window then fits DuckDB's memory limit
+# (at 50M events, 60M observations in one window ran out of memory at 768MB). Vectors are
+# independent, so the tables are the same; at 5M events (6.2M observations) it is one pass.
+REBUILD_BUCKET_OBSERVATIONS = 8_000_000
 
 # Every vector gets an integer id for the run, so the replay's sorts and joins never compare
 # contact strings; the scope's observations carry it as `vid`.
@@ -132,29 +138,30 @@ def _resolve(
             "SELECT DISTINCT channel, contact FROM dirty_vectors"
         )
         rebuild_all = full or _mostly_dirty(con, full_rebuild_fraction)
-        if rebuild_all:
+        buckets = _rebuild_buckets(con) if rebuild_all else 1
+        if rebuild_all and buckets == 1:
             con.execute(_VECTORS_ALL)
             con.execute(_SCOPE_ALL)
             con.execute("DELETE FROM subscription_state")
             con.execute("DELETE FROM subscription_history")
+            vectors, state_rows, history_rows = _replay(con, full=True)
+        elif rebuild_all:
+            con.execute("DELETE FROM subscription_state")
+            con.execute("DELETE FROM subscription_history")
+            vectors = state_rows = history_rows = 0
+            for bucket in range(buckets):
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
+                    "SELECT DISTINCT channel, contact FROM observations "
+                    "WHERE hash(channel, contact) % ? = ?",
+                    [buckets, bucket],
+                )
+                counts = _replay_scoped(con)
+                vectors, state_rows, history_rows = (
+                    a + b for a, b in zip((vectors, state_rows, history_rows), counts, strict=True)
+                )
         else:
-            con.execute(_VECTORS_DIRTY)
-            for statement in _SCOPE_DIRTY:
-                con.execute(statement)
-            # A vector whose observations are all gone keeps no rows.
-            con.execute(
-                "DELETE FROM subscription_state t USING resolution_dirty d "
-                "WHERE t.channel = d.channel AND t.contact = d.contact"
-            )
-            con.execute(
-                "DELETE FROM subscription_history t USING resolution_dirty d "
-                "WHERE t.channel = d.channel AND t.contact = d.contact"
-            )
-        con.execute(_sql("ordered.sql"), _ORDER_PARAMS)
-        con.execute(_sql("history.sql"))
-        con.execute(_sql("history_insert.sql"))
-        con.execute(_sql("state.sql"))
-        vectors, state_rows, history_rows = _counts(con, full=full)
+            vectors, state_rows, history_rows = _replay_scoped(con)
         con.execute("DELETE FROM dirty_vectors")
         for statement in _TEMP_OBJECTS:
             con.execute(statement)
@@ -165,6 +172,37 @@ def _resolve(
         full=full,
         rebuilt_all=rebuild_all,
     )
+
+
+def _replay_scoped(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """Replace the rows of the vectors in resolution_dirty by their replay."""
+    con.execute(_VECTORS_DIRTY)
+    for statement in _SCOPE_DIRTY:
+        con.execute(statement)
+    # A vector whose observations are all gone keeps no rows.
+    con.execute(
+        "DELETE FROM subscription_state t USING resolution_dirty d "
+        "WHERE t.channel = d.channel AND t.contact = d.contact"
+    )
+    con.execute(
+        "DELETE FROM subscription_history t USING resolution_dirty d "
+        "WHERE t.channel = d.channel AND t.contact = d.contact"
+    )
+    return _replay(con, full=False)
+
+
+def _replay(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
+    """Replay the scope's observations (resolution_input) and insert its history and state."""
+    con.execute(_sql("ordered.sql"), _ORDER_PARAMS)
+    con.execute(_sql("history.sql"))
+    con.execute(_sql("history_insert.sql"))
+    con.execute(_sql("state.sql"))
+    return _counts(con, full=full)
+
+
+def _rebuild_buckets(con: duckdb.DuckDBPyConnection) -> int:
+    [(observations,)] = con.execute("SELECT count(*) FROM observations").fetchall()
+    return max(1, math.ceil(observations / REBUILD_BUCKET_OBSERVATIONS))
 
 
 def _mostly_dirty(con: duckdb.DuckDBPyConnection, fraction: float) -> bool:
@@ -189,7 +227,10 @@ def _counts(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, in
     state_rows, history_rows = con.execute(
         """
         SELECT
-            (SELECT count(DISTINCT (vid, subscription_group)) FROM resolution_ordered),
+            -- state.sql: a channel row per vector, plus a row per registered group
+            (SELECT count(DISTINCT vid) FROM resolution_ordered)
+                + (SELECT count(DISTINCT (vid, subscription_group)) FROM resolution_ordered
+                   WHERE subscription_group IS NOT NULL),
             (SELECT count(*) FROM resolution_steps)
         """
     ).fetchone()
