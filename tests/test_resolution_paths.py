@@ -112,3 +112,17 @@ def test_rebuild_in_buckets_writes_the_same_tables(warehouse, monkeypatch) -> No
         one_pass.state_rows,
         one_pass.history_rows,
     )
+
+
+def test_bucket_size_follows_the_memory_limit(tmp_path, monkeypatch) -> None:
+    con = connect(tmp_path / "w.duckdb", memory_limit="256MB")  # DuckDB reports 244.1 MiB
+    con.execute(
+        "INSERT INTO observations (source_kind, partition_key, source_file, source, channel, "
+        "contact, effective_at) SELECT 'csv', 'a.csv', 'uploads/a.csv', 'a.csv', 'email', "
+        "'c' || i || '@example.com', TIMESTAMP '2024-01-01' FROM range(1000) t(i)"
+    )
+    monkeypatch.setattr(engine, "REBUILD_OBSERVATIONS_PER_MIB", 1)
+    assert engine._rebuild_buckets(con) == 5  # ceil(1000 / 244)
+    con.execute("SET memory_limit = '2GB'")
+    assert engine._rebuild_buckets(con) == 1
+    con.close()

@@ -20,6 +20,7 @@ Choices where the contract is silent (the reference fold in tests/reference_fold
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -38,11 +39,16 @@ _ORDER_PARAMS = {
 # the scoped path's joins then cost more than they save; both paths write identical rows.
 FULL_REBUILD_FRACTION = 0.5
 FULL_REBUILD_MIN_VECTORS = 10_000
-# A rebuild over more observations than this replays the vectors in hash buckets of about this
-# many, each through the scoped path: the replay-order window then fits DuckDB's memory limit
-# (at 50M events, 60M observations in one window ran out of memory at 768MB). Vectors are
-# independent, so the tables are the same; at 5M events (6.2M observations) it is one pass.
-REBUILD_BUCKET_OBSERVATIONS = 8_000_000
+# A full rebuild replays the vectors in hash buckets of at most this many observations per MiB
+# of DuckDB's memory limit, each through the scoped path: the replay-order window sorts each of
+# its hash partitions in memory, so its need grows with the rows. Measured: 6.2M observations in
+# one pass fit 732 MiB (8.5k/MiB) but not 244 MiB (25k/MiB), 1.6M fit 244 MiB (6.6k/MiB), and at
+# 50M events 60M observations failed at 732 MiB (bench/profiles/08_rebuild_buckets.txt).
+# Vectors are independent, so the tables are the same whatever the buckets.
+REBUILD_OBSERVATIONS_PER_MIB = 8_000
+REBUILD_BUCKET_OBSERVATIONS: int | None = None  # fixed size instead (tests)
+_SIZE = re.compile(r"([\d.]+)\s*(bytes?|KiB|MiB|GiB|TiB)")
+_MIB = {"byte": 2**-20, "bytes": 2**-20, "KiB": 2**-10, "MiB": 1, "GiB": 2**10, "TiB": 2**20}
 
 # Every vector gets an integer id for the run, so the replay's sorts and joins never compare
 # contact strings; the scope's observations carry it as `vid`.
@@ -201,8 +207,15 @@ def _replay(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, in
 
 
 def _rebuild_buckets(con: duckdb.DuckDBPyConnection) -> int:
-    [(observations,)] = con.execute("SELECT count(*) FROM observations").fetchall()
-    return max(1, math.ceil(observations / REBUILD_BUCKET_OBSERVATIONS))
+    [(observations, limit)] = con.execute(
+        "SELECT count(*), current_setting('memory_limit') FROM observations"
+    ).fetchall()
+    per_bucket = REBUILD_BUCKET_OBSERVATIONS
+    if per_bucket is None:
+        size = _SIZE.fullmatch(limit.strip())
+        limit_mib = float(size.group(1)) * _MIB[size.group(2)] if size else 1024.0
+        per_bucket = max(1, int(REBUILD_OBSERVATIONS_PER_MIB * limit_mib))
+    return max(1, math.ceil(observations / per_bucket))
 
 
 def _mostly_dirty(con: duckdb.DuckDBPyConnection, fraction: float) -> bool:
