@@ -162,12 +162,24 @@ def _resolve(
                     "WHERE hash(channel, contact) % ? = ?",
                     [buckets, bucket],
                 )
-                counts = _replay_scoped(con)
+                # Both tables were emptied above: no per-bucket delete of old rows.
+                _scope_dirty(con)
+                counts = _replay(con, full=False)
                 vectors, state_rows, history_rows = (
                     a + b for a, b in zip((vectors, state_rows, history_rows), counts, strict=True)
                 )
         else:
-            vectors, state_rows, history_rows = _replay_scoped(con)
+            _scope_dirty(con)
+            # A vector whose observations are all gone keeps no rows.
+            con.execute(
+                "DELETE FROM subscription_state t USING resolution_dirty d "
+                "WHERE t.channel = d.channel AND t.contact = d.contact"
+            )
+            con.execute(
+                "DELETE FROM subscription_history t USING resolution_dirty d "
+                "WHERE t.channel = d.channel AND t.contact = d.contact"
+            )
+            vectors, state_rows, history_rows = _replay(con, full=False)
         con.execute("DELETE FROM dirty_vectors")
         for statement in _TEMP_OBJECTS:
             con.execute(statement)
@@ -180,21 +192,11 @@ def _resolve(
     )
 
 
-def _replay_scoped(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
-    """Replace the rows of the vectors in resolution_dirty by their replay."""
+def _scope_dirty(con: duckdb.DuckDBPyConnection) -> None:
+    """resolution_input: the observations of the vectors in resolution_dirty."""
     con.execute(_VECTORS_DIRTY)
     for statement in _SCOPE_DIRTY:
         con.execute(statement)
-    # A vector whose observations are all gone keeps no rows.
-    con.execute(
-        "DELETE FROM subscription_state t USING resolution_dirty d "
-        "WHERE t.channel = d.channel AND t.contact = d.contact"
-    )
-    con.execute(
-        "DELETE FROM subscription_history t USING resolution_dirty d "
-        "WHERE t.channel = d.channel AND t.contact = d.contact"
-    )
-    return _replay(con, full=False)
 
 
 def _replay(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
