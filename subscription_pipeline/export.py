@@ -46,8 +46,9 @@ _STATE_QUERY = """
 SELECT channel, contact, subscription_group, status, status_at, source, source_ref, locked,
        user_id, first_seen_at, last_seen_at
 FROM subscription_state
-ORDER BY channel, contact, subscription_group NULLS FIRST
 """
+# A sorted COPY writes Parquet on one thread: at 2.4M state rows it costs ~3x an unsorted one.
+_STATE_ORDER = "ORDER BY channel, contact, subscription_group NULLS FIRST"
 
 # Statuses are mapped with a CASE built from parameters, so the map above stays the one truth.
 _ENGAGE_QUERY = """
@@ -72,16 +73,19 @@ def export_state(
     out_dir: Path,
     formats: tuple[str, ...] = ("parquet", "csv"),
     state_formats: tuple[str, ...] | None = None,
+    sort_state: bool = True,
 ) -> ExportResult:
     """Write the state and the Engage SQL Traits files in each of `formats` into `out_dir`
-    (the full state in `state_formats` instead, when given)."""
+    (the full state in `state_formats` instead, when given; in no particular row order when
+    `sort_state` is false)."""
     state_formats = formats if state_formats is None else state_formats
     unknown = sorted((set(formats) | set(state_formats)) - set(_COPY_OPTIONS))
     if unknown or not formats or not state_formats:
         raise ValueError(f"unsupported export formats {unknown or formats}; use parquet and/or csv")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    queries = {STATE_DATASET: (_STATE_QUERY, [])}
+    state_query = _STATE_QUERY + _STATE_ORDER if sort_state else _STATE_QUERY
+    queries = {STATE_DATASET: (state_query, [])}
     queries.update({name: _engage_query(name) for name in ENGAGE_DATASETS})
 
     files: dict[str, Path] = {}

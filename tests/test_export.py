@@ -133,3 +133,17 @@ def test_state_formats_apart_from_the_engage_files(con, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == sorted(result.files)
     with pytest.raises(ValueError, match="unsupported"):
         export_state(con, tmp_path / "exports", state_formats=("xlsx",))
+
+
+def test_unsorted_state_export_holds_the_same_rows(con, tmp_path: Path) -> None:
+    sorted_result = export_state(con, tmp_path / "sorted", state_formats=("parquet",))
+    unsorted_result = export_state(
+        con, tmp_path / "unsorted", state_formats=("parquet",), sort_state=False
+    )
+    name = "subscription_state.parquet"
+    sorted_rows = pl.read_parquet(sorted_result.files[name])
+    unsorted_rows = pl.read_parquet(unsorted_result.files[name])
+    assert unsorted_result.rows == sorted_result.rows
+    keys = ["channel", "contact", "subscription_group"]
+    assert unsorted_rows.sort(keys, nulls_last=False).equals(sorted_rows)
+    assert sorted_rows.height > 0

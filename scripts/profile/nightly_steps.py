@@ -49,13 +49,13 @@ def main() -> None:
         with step("resolve_pending"):
             print(resolve_pending(TimedConnection(con)))
         with step("record_transitions"):
-            record_transitions(con, run_at)
+            record_transitions(TimedConnection(con), run_at)
         with step("record_snapshot"):
             record_snapshot(con, run_at)
         with step("publish_snapshot"):
-            publish_snapshot(con, Path(folder))
+            publish_snapshot(TimedConnection(con), Path(folder))
         with step("export_state"):
-            export_state(con, Path(folder) / "exports")
+            export_state(TimedConnection(con), Path(folder) / "exports", state_formats=("parquet",))
 
 
 if __name__ == "__main__":
