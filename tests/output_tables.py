@@ -1,7 +1,8 @@
 """Test helpers: the output tables' contract, created and filled by the tests themselves.
 
 The resolution engine writes these tables in production; the export, report and quality tests
-build them here from the shared contract so they do not depend on the engine.
+fill them here so they do not depend on the engine. The tables themselves are the warehouse's
+own (`connect` applies `schema.sql`), so the tests run against the real DDL.
 """
 
 from __future__ import annotations
@@ -12,24 +13,6 @@ import duckdb
 import polars as pl
 
 from subscription_pipeline.warehouse.columns import STATE_COLUMNS  # noqa: F401 - re-exported
-
-STATE_DDL = """
-CREATE OR REPLACE TABLE subscription_state (
-    channel VARCHAR, contact VARCHAR, subscription_group VARCHAR, status VARCHAR,
-    status_at TIMESTAMP, source VARCHAR, source_ref VARCHAR, locked BOOLEAN, user_id VARCHAR,
-    first_seen_at TIMESTAMP, last_seen_at TIMESTAMP
-)
-"""
-
-HISTORY_DDL = """
-CREATE OR REPLACE TABLE subscription_history (
-    channel VARCHAR, contact VARCHAR, subscription_group VARCHAR, replay_step BIGINT,
-    effective_at TIMESTAMP, source_kind VARCHAR, source VARCHAR, source_ref VARCHAR,
-    source_file VARCHAR, row_number BIGINT, message_id VARCHAR, user_id VARCHAR,
-    observed_status VARCHAR, outcome VARCHAR, reason VARCHAR, status_after VARCHAR,
-    locked_after BOOLEAN
-)
-"""
 
 T0 = datetime(2024, 3, 15, 9, 30)
 T1 = datetime(2024, 3, 16, 12, 0)
@@ -72,8 +55,12 @@ def state_row(
 
 
 def create_state(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    con.execute(STATE_DDL)
+    """The warehouse's state table holding exactly `rows`."""
     replace_state(con, rows)
+
+
+def clear_history(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM subscription_history")
 
 
 def replace_state(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:

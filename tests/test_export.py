@@ -105,9 +105,11 @@ def test_large_state_csv_keeps_the_sorted_order_of_the_parquet(tmp_path: Path) -
     create_state(con, ROWS[:1])
     con.execute(
         """
-        INSERT INTO subscription_state (channel, contact, subscription_group, status, locked)
+        INSERT INTO subscription_state
+            (channel, contact, subscription_group, status, locked, first_seen_at, last_seen_at)
         SELECT ['email', 'sms', 'whatsapp'][1 + i % 3], 'c' || hash(i) % 1000003,
-               CASE WHEN i % 5 = 0 THEN 'g' || i % 7 END, 'subscribed', false
+               CASE WHEN i % 5 = 0 THEN 'g' || i % 7 END, 'subscribed', false,
+               TIMESTAMP '2024-01-01', TIMESTAMP '2024-01-02'
         FROM range(400000) t(i)
         """
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from output_tables import HISTORY_DDL, T0, T1, create_state, state_row
+from output_tables import T0, T1, clear_history, create_state, state_row
 
 from subscription_pipeline.ingest.store import LedgerEntry, write_ledger_entry
 from subscription_pipeline.quality import (
@@ -79,7 +79,7 @@ GOOD_LOG = LedgerEntry(
 def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = connect(tmp_path / "warehouse.duckdb")
     create_state(con, STATE)
-    con.execute(HISTORY_DDL)
+    clear_history(con)
     con.executemany(f"INSERT INTO subscription_history VALUES ({', '.join('?' * 17)})", HISTORY)
     write_ledger_entry(con, GOOD_UPLOAD)
     write_ledger_entry(con, GOOD_LOG)
@@ -174,13 +174,13 @@ def test_key_uniqueness_treats_null_group_as_a_value(con) -> None:
 def test_vocabulary_over_every_table(con) -> None:
     con.execute("UPDATE subscription_state SET status = 'SUBSCRIBED' WHERE contact LIKE 'bob%'")
     con.execute("UPDATE subscription_history SET reason = 'BECAUSE' WHERE outcome = 'blocked'")
-    con.execute("UPDATE subscription_history SET outcome = NULL WHERE replay_step = 1")
+    con.execute("UPDATE subscription_history SET outcome = 'maybe' WHERE replay_step = 1")
     con.execute("UPDATE rejections SET error_code = 'OOPS' WHERE row_number = 9")
     result = check_vocabulary(con)
     assert not result.passed
     assert sorted(result.failures.rows()) == [
         ("rejections", "error_code", "OOPS", 1),
-        ("subscription_history", "outcome", None, 2),
+        ("subscription_history", "outcome", "maybe", 2),
         ("subscription_history", "reason", "BECAUSE", 1),
         ("subscription_state", "status", "SUBSCRIBED", 1),
     ]
