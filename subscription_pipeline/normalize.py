@@ -16,12 +16,18 @@ not once per raw spelling:
   American number (`+1` or, in a +1 region, nothing, then ten digits with an area code 2-9) is
   built without the parser, which would read exactly those digits; only its validity is checked.
 The cache still holds one row per raw value, so lookups stay a plain join on `raw`.
+
+A batch of at least PARALLEL_MIN_PHONES new phone values (a full rebuild, a backfill) is split
+over the machine's cores: libphonenumber is pure Python and DuckDB waits while it runs.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 
 import duckdb
 import phonenumbers
@@ -43,6 +49,8 @@ _SPECIAL_USE_SUFFIXES = tuple("." + name for name in SPECIAL_USE_DOMAIN_NAMES)
 # A North American number in compact form: optional "+1", area code 2-9, ten digits in all.
 _NANP_COMPACT = re.compile(r"(\+1)?([2-9][0-9]{9})")
 _CACHE_SCHEMA = {"raw": pl.String, "normalized": pl.String, "error_message": pl.String}
+# Below this many values, starting a worker (~1 s to import the parsers) costs more than it saves.
+PARALLEL_MIN_PHONES = 200_000
 
 
 def normalize_email(raw: str) -> Normalized:
@@ -172,6 +180,28 @@ def parse_values(kind: str, values: list[str], region: str = DEFAULT_REGION) -> 
     return results
 
 
+def parse_values_spread(
+    kind: str, values: list[str], region: str = DEFAULT_REGION, cores: int | None = None
+) -> list[Normalized]:
+    """parse_values, with a large phone batch split over `cores` (default: all usable).
+
+    This process parses the first slice while spawned workers parse the others; spawn, not
+    fork, because the caller holds DuckDB's threads. The results are parse_values', in order.
+    """
+    cores = min(cores or len(os.sched_getaffinity(0)), len(values))
+    if kind != "phone" or cores < 2 or len(values) < PARALLEL_MIN_PHONES:
+        return parse_values(kind, values, region)
+    size = -(-len(values) // cores)
+    slices = [values[start : start + size] for start in range(0, len(values), size)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(slices) - 1, mp_context=context) as workers:
+        rest = [workers.submit(parse_values, kind, part, region) for part in slices[1:]]
+        results = parse_values(kind, slices[0], region)
+        for future in rest:
+            results.extend(future.result())
+    return results
+
+
 def _cache_region(kind: str, region: str) -> str:
     return region if kind == "phone" else ""
 
@@ -200,7 +230,7 @@ def fill_normalization_cache(
     ]
     if not missing:
         return 0
-    parsed = parse_values(kind, missing, region)
+    parsed = parse_values_spread(kind, missing, region)
     fresh = pl.DataFrame(
         {
             "raw": missing,

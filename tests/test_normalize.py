@@ -62,6 +62,18 @@ def test_batch_parse_equals_each_value_parsed_alone(region: str) -> None:
     assert parse_values("phone", PHONES, region) == [normalize_phone(p, region) for p in PHONES]
 
 
+@pytest.mark.parametrize("region", ["US", "GB"])
+def test_spread_parse_equals_the_serial_parse(region: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slices parsed by spawned workers come back complete and in order."""
+    monkeypatch.setattr(normalize, "PARALLEL_MIN_PHONES", 10)
+    values = [f"{spelling} {i}" if i % 3 == 0 else spelling for i, spelling in enumerate(PHONES)]
+    values = values * 7 + [f"+1 201 200 {5800 + i:04d}" for i in range(40)]
+    serial = parse_values("phone", values, region)
+    assert normalize.parse_values_spread("phone", values, region, cores=3) == serial
+    assert normalize.parse_values_spread("phone", values[:1], region, cores=3) == serial[:1]
+    assert any(result[0] for result in serial) and any(result[1] for result in serial)
+
+
 def test_compact_phone_only_for_well_formed_spellings() -> None:
     assert compact_phone(" +1 (201) 200-5858 ") == "+12012005858"
     assert compact_phone("201.200.5858") == "2012005858"
