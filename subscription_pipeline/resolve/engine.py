@@ -1,6 +1,6 @@
 """Resolving stored observations into subscription_state and subscription_history (SPEC 3).
 
-The replay is set-based SQL (ordered.sql, history.sql, history_insert.sql, state.sql), run over
+The replay is set-based SQL (ordered.sql, history.sql, history_rows.sql, state.sql), run over
 a scope: every vector (full rebuild) or the vectors queued in dirty_vectors (incremental). Both
 recompute a vector from all its stored observations, so they write identical rows whatever order
 the inputs arrived in. resolve_pending takes the full path when most vectors are dirty.
@@ -27,6 +27,7 @@ from importlib import resources
 import duckdb
 
 from subscription_pipeline.vocabulary import SOURCE_RANK, STATUS_RANK
+from subscription_pipeline.warehouse.columns import HISTORY_COLUMNS
 from subscription_pipeline.warehouse.connection import transaction
 
 # Replay order items 2 and 3 as lists ordered by rank: SQL ranks by list position.
@@ -93,6 +94,12 @@ SEMI JOIN resolution_winners w ON w.source_file = s.source_file AND w.line_numbe
 WHERE s.source_kind IN ('event', 'keyword')
 """,
 )
+# history_changed.sql compares every column but the key; the names are code, not data.
+_HISTORY_DIFFERS = " OR ".join(
+    f"o.{column} IS DISTINCT FROM n.{column}"
+    for column in HISTORY_COLUMNS
+    if column not in ("channel", "contact", "replay_step")
+)
 _TEMP_OBJECTS = (
     "DROP VIEW IF EXISTS resolution_input",
     "DROP TABLE IF EXISTS resolution_scope",
@@ -101,6 +108,8 @@ _TEMP_OBJECTS = (
     "DROP TABLE IF EXISTS resolution_vectors",
     "DROP TABLE IF EXISTS resolution_ordered",
     "DROP TABLE IF EXISTS resolution_steps",
+    "DROP TABLE IF EXISTS resolution_history_new",
+    "DROP TABLE IF EXISTS resolution_history_from",
 )
 
 
@@ -175,11 +184,7 @@ def _resolve(
                 "DELETE FROM subscription_state t USING resolution_dirty d "
                 "WHERE t.channel = d.channel AND t.contact = d.contact"
             )
-            con.execute(
-                "DELETE FROM subscription_history t USING resolution_dirty d "
-                "WHERE t.channel = d.channel AND t.contact = d.contact"
-            )
-            vectors, state_rows, history_rows = _replay(con, full=False)
+            vectors, state_rows, history_rows = _replay(con, full=False, keep_history=True)
         con.execute("DELETE FROM dirty_vectors")
         for statement in _TEMP_OBJECTS:
             con.execute(statement)
@@ -199,13 +204,39 @@ def _scope_dirty(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def _replay(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
-    """Replay the scope's observations (resolution_input) and insert its history and state."""
+def _replay(
+    con: duckdb.DuckDBPyConnection, *, full: bool, keep_history: bool = False
+) -> tuple[int, int, int]:
+    """Replay the scope's observations (resolution_input) and insert its history and state.
+
+    With `keep_history`, the scope's stored history rows are replaced only from each vector's
+    first changed step (history_changed.sql); otherwise the scope has no stored history rows.
+    """
     con.execute(_sql("ordered.sql"), _ORDER_PARAMS)
     con.execute(_sql("history.sql"))
-    con.execute(_sql("history_insert.sql"))
+    if keep_history:
+        _replace_changed_history(con)
+    else:
+        con.execute("INSERT INTO subscription_history " + _sql("history_rows.sql"))
     con.execute(_sql("state.sql"))
     return _counts(con, full=full)
+
+
+def _replace_changed_history(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE resolution_history_new AS " + _sql("history_rows.sql")
+    )
+    con.execute(_sql("history_changed.sql").replace("{differs}", _HISTORY_DIFFERS))
+    con.execute(
+        "DELETE FROM subscription_history t USING resolution_history_from f "
+        "WHERE t.channel = f.channel AND t.contact = f.contact "
+        "AND t.replay_step >= f.first_changed"
+    )
+    con.execute(
+        "INSERT INTO subscription_history SELECT n.* FROM resolution_history_new n "
+        "JOIN resolution_history_from f ON f.channel = n.channel AND f.contact = n.contact "
+        "WHERE n.replay_step >= f.first_changed"
+    )
 
 
 def _rebuild_buckets(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,13 +1,13 @@
 -- The history rows of the scope: the replay steps (history.sql) with their observation's
--- descriptive columns and their vector's names joined back, written once.
-INSERT INTO subscription_history
+-- descriptive columns and their vector's names joined back, in subscription_history's column
+-- order. engine.py inserts them, or keeps them apart to compare with the stored rows.
 SELECT
     v.channel,
     v.contact,
     s.subscription_group,
     s.replay_step,
     o.effective_at,
-    CASE WHEN s.cascade_order = 1 THEN 'cascade' ELSE o.source_kind END,
+    CASE WHEN s.cascade_order = 1 THEN 'cascade' ELSE o.source_kind END AS source_kind,
     o.source,
     o.source_ref,
     o.source_file,
@@ -21,4 +21,4 @@ SELECT
     s.locked_after
 FROM resolution_steps s
 JOIN resolution_ordered o ON o.vid = s.vid AND o.seq = s.seq
-JOIN resolution_vectors v ON v.vid = s.vid;
+JOIN resolution_vectors v ON v.vid = s.vid
