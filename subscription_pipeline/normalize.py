@@ -188,7 +188,7 @@ def parse_values_spread(
     This process parses the first slice while spawned workers parse the others; spawn, not
     fork, because the caller holds DuckDB's threads. The results are parse_values', in order.
     """
-    cores = min(cores or len(os.sched_getaffinity(0)), len(values))
+    cores = min(cores or _usable_cores(), len(values))
     if kind != "phone" or cores < 2 or len(values) < PARALLEL_MIN_PHONES:
         return parse_values(kind, values, region)
     size = -(-len(values) // cores)
@@ -200,6 +200,13 @@ def parse_values_spread(
         for future in rest:
             results.extend(future.result())
     return results
+
+
+def _usable_cores() -> int:
+    # sched_getaffinity honours a CPU-limited container; it is Linux-only.
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _cache_region(kind: str, region: str) -> str:
