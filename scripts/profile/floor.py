@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
 SCRIPTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SCRIPTS))
+
+from cached_values import cached_raw_values  # noqa: E402
 
 from bench import BIN, DUCKDB_SCAN, REPO, log_files  # noqa: E402
 from subscription_pipeline.normalize import parse_values  # noqa: E402
@@ -52,19 +52,12 @@ def empty_reconcile_seconds() -> float:
 
 
 def normalisation_cpu(warehouse: Path) -> dict[str, tuple[int, float]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
     measured = {}
     for kind in ("email", "phone"):
-        values = [
-            raw
-            for (raw,) in con.execute(
-                "SELECT raw FROM normalized_identifiers WHERE kind = ?", [kind]
-            ).fetchall()
-        ]
+        values = cached_raw_values(warehouse, kind)
         started = time.process_time()
         parse_values(kind, values, "US")
         measured[kind] = (len(values), time.process_time() - started)
-    con.close()
     return measured
 
 

@@ -12,23 +12,17 @@ import importlib.util
 import sys
 import time
 
-import duckdb
+from cached_values import cached_raw_values  # this folder is on sys.path when run as a script
 
 from subscription_pipeline import normalize as new
 
 
 def main() -> None:
-    con = duckdb.connect(sys.argv[1], read_only=True)
     spec = importlib.util.spec_from_file_location("old_normalize", sys.argv[2])
     old = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(old)
     for kind in ("email", "phone"):
-        values = [
-            raw
-            for (raw,) in con.execute(
-                "SELECT raw FROM normalized_identifiers WHERE kind = ? ORDER BY raw", [kind]
-            ).fetchall()
-        ]
+        values = cached_raw_values(sys.argv[1], kind)
         results = {}
         for name, module in (("old", old), ("new", new)):
             started = time.process_time()

@@ -10,20 +10,13 @@ from __future__ import annotations
 import sys
 import time
 
-import duckdb
+from cached_values import cached_raw_values  # this folder is on sys.path when run as a script
 
 from subscription_pipeline.normalize import parse_values, parse_values_spread
 
 
 def main() -> None:
-    con = duckdb.connect(sys.argv[1], read_only=True)
-    values = [
-        raw
-        for (raw,) in con.execute(
-            "SELECT raw FROM normalized_identifiers WHERE kind = 'phone'"
-        ).fetchall()
-    ]
-    con.close()
+    values = cached_raw_values(sys.argv[1], "phone")
     results = {}
     for name, parse in (("serial", parse_values), ("spread", parse_values_spread)) * 2:
         started = time.perf_counter()
