@@ -24,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 
+from subscription_pipeline.warehouse.columns import STATE_COLUMNS
+
 # Our status -> the value Engage's SQL Traits sync expects. A status outside this map is
 # never exported (the quality checks report it).
 ENGAGE_STATUS = {
@@ -42,11 +44,8 @@ _COPY_OPTIONS = {
     "csv": "(FORMAT csv, HEADER true, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%f')",
 }
 
-_STATE_QUERY = """
-SELECT channel, contact, subscription_group, status, status_at, source, source_ref, locked,
-       user_id, first_seen_at, last_seen_at
-FROM subscription_state
-"""
+# Column names are code (warehouse/columns.py), never data.
+_STATE_QUERY = f"SELECT {', '.join(STATE_COLUMNS)} FROM subscription_state\n"  # noqa: S608
 # A sorted COPY writes Parquet on one thread: at 2.4M state rows it costs ~3x an unsorted one.
 _STATE_ORDER = "ORDER BY channel, contact, subscription_group NULLS FIRST"
 
