@@ -154,15 +154,15 @@ def _resolve(
         )
         rebuild_all = full or _mostly_dirty(con, full_rebuild_fraction)
         buckets = _rebuild_buckets(con) if rebuild_all else 1
+        if rebuild_all:
+            # Every vector is written again below, so no old row is deleted one by one.
+            con.execute("DELETE FROM subscription_state")
+            con.execute("DELETE FROM subscription_history")
         if rebuild_all and buckets == 1:
             con.execute(_VECTORS_ALL)
             con.execute(_SCOPE_ALL)
-            con.execute("DELETE FROM subscription_state")
-            con.execute("DELETE FROM subscription_history")
             vectors, state_rows, history_rows = _replay(con, full=True)
         elif rebuild_all:
-            con.execute("DELETE FROM subscription_state")
-            con.execute("DELETE FROM subscription_history")
             vectors = state_rows = history_rows = 0
             for bucket in range(buckets):
                 con.execute(
@@ -171,7 +171,6 @@ def _resolve(
                     "WHERE hash(channel, contact) % ? = ?",
                     [buckets, bucket],
                 )
-                # Both tables were emptied above: no per-bucket delete of old rows.
                 _scope_dirty(con)
                 counts = _replay(con, full=False)
                 vectors, state_rows, history_rows = (
