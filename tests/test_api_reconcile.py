@@ -15,6 +15,7 @@ import pytest
 from test_api_service import (
     PHONE,
     PUT,
+    SPACE,
     TOKEN,
     free_port,
     inbox_rows,
@@ -85,7 +86,7 @@ def test_put_then_reconcile_shows_the_change_with_source_api(
         assert snapshot.rows == 3 and snapshot.inbox_through_seq == 3
         # A new request is answered from that snapshot plus itself.
         later = put(client, {"key": "ann@example.com", "type": "EMAIL", "status": "unsubscribed"})
-        [item] = later.json()["data"]["subscriptions"]
+        [item] = later.json()["data"]["successes"]
         assert item["status"] == "UNSUBSCRIBED" and item["outcome"] == "applied"
 
     second = reconcile(data_dir, warehouse)
@@ -129,7 +130,7 @@ def test_ingesting_an_inbox_day_again_replaces_it(tmp_path: Path) -> None:
 def test_a_confirmed_change_survives_kill_9_of_the_service(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
-    env = {**os.environ, "SUBSCRIPTION_API_TOKENS": TOKEN}
+    env = {**os.environ, "SUBSCRIPTION_API_TOKENS": TOKEN, "SUBSCRIPTION_SPACE_ID": SPACE}
     command = [sys.executable, "-m", "subscription_pipeline.cli", "serve", "--port", str(port)]
     service = subprocess.Popen(
         [*command, "--data-dir", str(data_dir)],
