@@ -39,6 +39,7 @@ def _rows(warehouse: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_put_then_reconcile_shows_the_change_with_source_api(
     dagster_home: Path, tmp_path: Path
@@ -84,6 +85,13 @@ def test_put_then_reconcile_shows_the_change_with_source_api(
         # The published snapshot holds the reconciled state and marks the inbox entries in it.
         snapshot = Snapshot(snapshot_path(data_dir))
         assert snapshot.rows == 3 and snapshot.inbox_through_seq == 3
+        # Group ids are the same before and after the reconcile (made from the name alone).
+        [answered, _] = first.json()["data"]["successes"]
+        lookup = client.post(
+            PUT + "/batch", json={"subscriptions": [{"key": "ann@example.com", "type": "EMAIL"}]}
+        )
+        [found] = lookup.json()["data"]["successes"]
+        assert found["groups"][0]["id"] == answered["groups"][0]["id"]
         # A new request is answered from that snapshot plus itself.
         later = put(client, {"key": "ann@example.com", "type": "EMAIL", "status": "unsubscribed"})
         [item] = later.json()["data"]["successes"]
