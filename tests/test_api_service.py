@@ -21,6 +21,7 @@ from segment_models import check_answer
 from subscription_pipeline.api.app import ApiSettings, create_app
 from subscription_pipeline.api.inbox import inbox_path
 from subscription_pipeline.api.serve import tokens_from_env
+from subscription_pipeline.api.service import SubscriptionService
 from subscription_pipeline.api.shapes import group_id
 from subscription_pipeline.api.snapshot import publish_snapshot
 from subscription_pipeline.api.spaces import SAMPLE_SPACE_ID, SpaceMismatch, parse_spaces
@@ -590,3 +591,14 @@ def test_concurrent_requests_are_each_recorded_once_in_acceptance_order(
     lookup = client.post(BATCH, json={"subscriptions": [{"key": email, "type": "EMAIL"}]})
     [state] = lookup.json()["data"]["successes"]
     assert state["status"] == statuses[int(last_key.removeprefix("race-")) % 3].upper()
+
+
+def test_an_internal_error_is_a_500_in_the_envelope(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object, **__: object) -> str:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(SubscriptionService, "put", broken)
+    response = put(client, {"key": "a@example.com", "type": "EMAIL", "status": "subscribed"})
+    assert response.status_code == 500 and error_codes(response) == [(None, "INTERNAL_ERROR")]

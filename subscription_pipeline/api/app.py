@@ -89,6 +89,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
         code = "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR"
         return error_response([ApiError(exc.status_code, code, str(exc.detail))])
 
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback (no request body in it); the client gets the envelope.
+        log.error("internal error", exc_info=exc)
+        message = "the service could not handle the request; nothing was confirmed"
+        return error_response([ApiError(500, "INTERNAL_ERROR", message)])
+
     def check_space(space_id: str) -> None:
         if space_id not in settings.spaces:
             raise Refused([ApiError(404, "SPACE_NOT_FOUND", f"no space {space_id!r} here")])
