@@ -84,10 +84,10 @@ def client(data_dir: Path) -> Iterator[httpx.Client]:
         yield http
 
 
-def inbox_rows(data_dir: Path, sql: str) -> list[tuple]:
+def inbox_rows(data_dir: Path, sql: str, params: tuple = ()) -> list[tuple]:
     con = sqlite3.connect(inbox_path(data_dir))
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params).fetchall()
     finally:
         con.close()
 
