@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from segment_models import check_answer
 from test_api_service import (
     PHONE,
     PUT,
@@ -159,6 +160,7 @@ def test_a_confirmed_change_survives_kill_9_of_the_service(tmp_path: Path) -> No
                 assert time.monotonic() < deadline, "the service did not start"
                 time.sleep(0.2)
         assert response.status_code == 200
+        check_answer(response)
     finally:
         service.send_signal(signal.SIGKILL)
         service.wait(timeout=30)
