@@ -195,7 +195,12 @@ def main() -> int:
         start_day=date(2024, 3, 1),
     )
 
-    env = {**os.environ, "SUBSCRIPTION_API_TOKENS": TOKEN, "DAGSTER_HOME": str(home)}
+    env = {
+        **os.environ,
+        "SUBSCRIPTION_API_TOKENS": TOKEN,
+        "SUBSCRIPTION_SPACE_ID": "load",
+        "DAGSTER_HOME": str(home),
+    }
     cli = [sys.executable, "-m", "subscription_pipeline.cli"]
     port = free_port()
     base = f"http://127.0.0.1:{port}/spaces/load/messaging-subscriptions"

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from segment_models import check_answer
 from test_api_service import (
     PHONE,
     PUT,
+    SPACE,
     TOKEN,
     free_port,
     inbox_rows,
@@ -38,6 +40,7 @@ def _rows(warehouse: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_put_then_reconcile_shows_the_change_with_source_api(
     dagster_home: Path, tmp_path: Path
@@ -83,9 +86,16 @@ def test_put_then_reconcile_shows_the_change_with_source_api(
         # The published snapshot holds the reconciled state and marks the inbox entries in it.
         snapshot = Snapshot(snapshot_path(data_dir))
         assert snapshot.rows == 3 and snapshot.inbox_through_seq == 3
+        # Group ids are the same before and after the reconcile (made from the name alone).
+        [answered, _] = first.json()["data"]["successes"]
+        lookup = client.post(
+            PUT + "/batch", json={"subscriptions": [{"key": "ann@example.com", "type": "EMAIL"}]}
+        )
+        [found] = lookup.json()["data"]["successes"]
+        assert found["groups"][0]["id"] == answered["groups"][0]["id"]
         # A new request is answered from that snapshot plus itself.
         later = put(client, {"key": "ann@example.com", "type": "EMAIL", "status": "unsubscribed"})
-        [item] = later.json()["data"]["subscriptions"]
+        [item] = later.json()["data"]["successes"]
         assert item["status"] == "UNSUBSCRIBED" and item["outcome"] == "applied"
 
     second = reconcile(data_dir, warehouse)
@@ -129,7 +139,7 @@ def test_ingesting_an_inbox_day_again_replaces_it(tmp_path: Path) -> None:
 def test_a_confirmed_change_survives_kill_9_of_the_service(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
-    env = {**os.environ, "SUBSCRIPTION_API_TOKENS": TOKEN}
+    env = {**os.environ, "SUBSCRIPTION_API_TOKENS": TOKEN, "SUBSCRIPTION_SPACE_ID": SPACE}
     command = [sys.executable, "-m", "subscription_pipeline.cli", "serve", "--port", str(port)]
     service = subprocess.Popen(
         [*command, "--data-dir", str(data_dir)],
@@ -150,6 +160,7 @@ def test_a_confirmed_change_survives_kill_9_of_the_service(tmp_path: Path) -> No
                 assert time.monotonic() < deadline, "the service did not start"
                 time.sleep(0.2)
         assert response.status_code == 200
+        check_answer(response)
     finally:
         service.send_signal(signal.SIGKILL)
         service.wait(timeout=30)

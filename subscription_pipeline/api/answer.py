@@ -12,12 +12,10 @@ place by the next reconcile.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
 
 from subscription_pipeline.api.inbox import StoredEntry
 from subscription_pipeline.api.snapshot import Vector
-from subscription_pipeline.resolve.step import Observation, Slot, StepResult, VectorState, step
+from subscription_pipeline.resolve.step import Observation, StepResult, VectorState, step
 from subscription_pipeline.vocabulary import STATUS_RANK
 
 
@@ -54,34 +52,3 @@ def fold_entries(
         states[vector] = result.state
         results[entry.seq] = result
     return states, results
-
-
-def iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat() + "Z"
-
-
-def segment_status(status: str | None) -> str | None:
-    return None if status is None else status.upper()
-
-
-def slot_json(slot: Slot) -> dict[str, Any]:
-    return {"status": segment_status(slot.status), "status_at": iso(slot.status_at)}
-
-
-def outcome_json(result: StepResult) -> dict[str, Any]:
-    """`outcome` always; `reason` when the step was blocked or ignored."""
-    if result.reason is None:
-        return {"outcome": result.outcome}
-    return {"outcome": result.outcome, "reason": result.reason}
-
-
-def state_json(channel: str, contact: str, state: VectorState) -> dict[str, Any]:
-    """A vector's current state in the answer's shape (the batch lookup's item)."""
-    return {
-        "key": contact,
-        "type": channel.upper(),
-        **slot_json(state.channel),
-        "locked": state.locked,
-        "source": state.channel.source,
-        "groups": [{"name": name, **slot_json(slot)} for name, slot in state.groups.items()],
-    }

@@ -227,3 +227,14 @@ def mark_ingested(
             "VALUES (?, ?, ?, ?)",
             (day, through_seq, entries, format_time(at)),
         )
+
+
+def recorded_spaces(path: Path) -> set[str]:
+    """The space ids of the requests recorded in an inbox (none when it does not exist)."""
+    if not path.exists():
+        return set()
+    con = open_inbox(path)
+    try:
+        return {space for (space,) in con.execute("SELECT DISTINCT space_id FROM requests")}
+    finally:
+        con.close()

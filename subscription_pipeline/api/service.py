@@ -7,13 +7,13 @@ import json
 import logging
 import sqlite3
 import threading
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from subscription_pipeline.api.answer import fold_entries, outcome_json, slot_json
+from subscription_pipeline.api.answer import fold_entries
+from subscription_pipeline.api.context import RequestContext
 from subscription_pipeline.api.inbox import (
     NewEntry,
     entries_after,
@@ -24,8 +24,9 @@ from subscription_pipeline.api.inbox import (
     next_accepted_at,
     open_inbox,
 )
+from subscription_pipeline.api.shapes import put_item, rejected_item
 from subscription_pipeline.api.snapshot import SnapshotReader, Vector, snapshot_path
-from subscription_pipeline.api.validate import Entry
+from subscription_pipeline.api.validate import Entry, Rejected
 from subscription_pipeline.api.writer import GroupCommitWriter
 from subscription_pipeline.resolve.step import StepResult, VectorState
 
@@ -56,52 +57,67 @@ class SubscriptionService:
         return con
 
     async def put(
-        self, space_id: str, entries: list[Entry], body_sha256: str, idempotency_key: str | None
+        self,
+        context: RequestContext,
+        space_id: str,
+        judged: list[Entry | Rejected],
+        body_sha256: str,
+        idempotency_key: str | None,
     ) -> str:
-        """Record the entries durably (fsynced) and return the JSON answer, once per key.
+        """Record the valid entries durably (fsynced) and return the JSON answer, once per key.
 
+        Rejected entries are answered in `failures` and not recorded. The request is recorded
+        under `context.request_id`; `context` also names the client and its address (evidence).
         Runs on the event loop (the lookup is a binary search in memory) and awaits the writer
         thread: no worker-thread hop, which costs a scheduler wait on a busy machine.
         """
+        entries = [entry for entry in judged if isinstance(entry, Entry)]
         snapshot = self.snapshots.current()
         vectors = [(entry.channel, entry.contact) for entry in entries]
         base = {vector: known.state for vector, known in snapshot.lookup(vectors).items()}
 
-        def record(con: sqlite3.Connection) -> tuple[str, str, list[dict[str, Any]]]:
+        def record(con: sqlite3.Connection) -> tuple[str, str, dict[str, list]]:
             if idempotency_key is not None:
                 found = find_request(con, space_id, idempotency_key)
                 if found is not None:
                     if found[0] != body_sha256:
                         raise IdempotencyKeyReused(idempotency_key)
-                    return "", found[1], []
+                    return "", found[1], {}
             accepted_at = next_accepted_at(con, datetime.now(UTC).replace(tzinfo=None))
-            request_id = f"req_{uuid.uuid4().hex}"
             new = observations_of(entries)
-            seqs = insert_entries(con, request_id, accepted_at, new)
+            seqs = insert_entries(con, context.request_id, accepted_at, new)
             # The request's own entries are in the transaction, so they are folded too.
             pending = entries_after(con, vectors, snapshot.inbox_through_seq)
             states, results = fold_entries(base, pending)
-            answer = build_answer(entries, new, seqs, states, results)
-            response = json.dumps({"data": {"subscriptions": answer}}, separators=(",", ":"))
+            answer = build_answer(judged, new, seqs, states, results)
+            response = json.dumps({"data": answer}, separators=(",", ":"))
             insert_request(
                 con,
-                request_id=request_id,
+                request_id=context.request_id,
                 space_id=space_id,
                 idempotency_key=idempotency_key,
                 body_sha256=body_sha256,
                 accepted_at=accepted_at,
                 response=response,
             )
-            return request_id, response, answer
+            return context.request_id, response, answer
 
         committed = asyncio.wrap_future(self._writer.submit(record))
         request_id, response, answer = await committed
         if not request_id:
-            log.info("replayed an answered request (same Idempotency-Key)")
+            log.info("%s replayed an answered request (same Idempotency-Key)", context.request_id)
             return response
         # Counts only: never a contact in the logs.
-        outcomes = Counter(item.get("reason", item["outcome"]) for item in answer)
-        log.info("accepted %s: %d entries, %s", request_id, len(entries), dict(outcomes))
+        items = answer["successes"] + answer["failures"]
+        outcomes = Counter(item.get("reason", item.get("outcome", "groups")) for item in items)
+        log.info(
+            "accepted %s: %d entries, %d recorded, %d failures, %s",
+            request_id,
+            len(judged),
+            len(entries),
+            len(answer["failures"]),
+            dict(outcomes),
+        )
         return response
 
     def current(self, vectors: list[Vector]) -> dict[Vector, VectorState]:
@@ -119,10 +135,11 @@ class SubscriptionService:
 
 
 def observations_of(entries: list[Entry]) -> list[NewEntry]:
-    """One observation per entry and per group: the channel first, groups by name."""
+    """One observation per status and per group: the channel first, groups by name."""
     new = []
     for entry in entries:
-        new.append(NewEntry(entry.index, entry.channel, entry.contact, None, entry.status))
+        if entry.status is not None:
+            new.append(NewEntry(entry.index, entry.channel, entry.contact, None, entry.status))
         new += [
             NewEntry(entry.index, entry.channel, entry.contact, name, status)
             for name, status in sorted(entry.groups)
@@ -131,33 +148,24 @@ def observations_of(entries: list[Entry]) -> list[NewEntry]:
 
 
 def build_answer(
-    entries: list[Entry],
+    judged: list[Entry | Rejected],
     new: list[NewEntry],
     seqs: list[int],
     states: dict[Vector, VectorState],
     results: dict[int, StepResult],
-) -> list[dict[str, Any]]:
-    """Per entry: the vector's resulting state, and the outcome of each of its own steps."""
+) -> dict[str, list[dict[str, Any]]]:
+    """`successes` and `failures` in request order: an entry is a success when every step it
+    asked for took effect (applied, or ignored as already so); a blocked step or a rejected
+    entry makes it a failure (SPEC 2.3)."""
     seq_of = {(n.item_index, n.subscription_group): seq for n, seq in zip(new, seqs, strict=True)}
-    items = []
-    for entry in entries:
-        state = states[(entry.channel, entry.contact)]
-        groups = [
-            {
-                "name": name,
-                **slot_json(state.groups[name]),
-                **outcome_json(results[seq_of[(entry.index, name)]]),
-            }
-            for name, _ in entry.groups
-        ]
-        items.append(
-            {
-                "key": entry.contact,
-                "type": entry.channel.upper(),
-                **slot_json(state.channel),
-                "locked": state.locked,
-                **outcome_json(results[seq_of[(entry.index, None)]]),
-                "groups": groups,
-            }
-        )
-    return items
+    successes, failures = [], []
+    for entry in judged:
+        if isinstance(entry, Rejected):
+            failures.append(rejected_item(entry))
+            continue
+        channel_seq = seq_of.get((entry.index, None))
+        channel = None if channel_seq is None else results[channel_seq]
+        groups = [(name, results[seq_of[(entry.index, name)]]) for name, _ in entry.groups]
+        item = put_item(entry, states[(entry.channel, entry.contact)], channel, groups)
+        (failures if item["errors"] else successes).append(item)
+    return {"successes": successes, "failures": failures}
