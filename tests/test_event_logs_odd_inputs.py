@@ -113,7 +113,8 @@ def test_odd_folders_are_on_record_and_the_day_still_ingests(con, tmp_path: Path
             "context.messaging_subscriptions",
             "one object",
         ),
-        (7, "context.messaging_subscriptions", "ubigint"),
+        (7, "context.messaging_subscriptions", "a number"),
+        (True, "context.messaging_subscriptions", "a boolean"),
     ],
 )
 def test_subscriptions_of_the_wrong_type_are_rejected(
@@ -138,7 +139,9 @@ def test_null_subscriptions_are_no_subscriptions(con, tmp_path: Path) -> None:
     assert (row.applied, row.ignored, row.rejected) == (0, 1, 0)
 
 
-@pytest.mark.parametrize(("groups", "got"), [("newsletter", "varchar"), ({"name": "n"}, "object")])
+@pytest.mark.parametrize(
+    ("groups", "got"), [("newsletter", "a string"), ({"name": "n"}, "one object"), (3, "a number")]
+)
 def test_groups_of_the_wrong_type_reject_their_entry_only(
     con, tmp_path: Path, groups, got: str
 ) -> None:

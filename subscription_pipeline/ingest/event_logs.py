@@ -243,6 +243,7 @@ def ingest_log_day(
         with transaction(con):
             log_sql.run(con, "utc_macro")
             log_sql.run(con, "evidence_macro")
+            log_sql.run(con, "json_kind_macro")
             log_sql.run(con, "lines", params)
             log_sql.run(con, "candidates")
             _normalise_keys(con, settings.default_region)

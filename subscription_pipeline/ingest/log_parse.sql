@@ -31,13 +31,23 @@ CREATE OR REPLACE TEMP MACRO _log_utc(s) AS timezone(
     )
 );
 
+-- name: json_kind_macro
+-- The JSON type of a value from_json kept as JSON text, from its first character (DuckDB
+-- returns that text minified; a JSON null is SQL NULL): no second parse to ask json_type.
+CREATE OR REPLACE TEMP MACRO _log_json_kind(value) AS CASE
+    WHEN value IS NULL THEN NULL
+    WHEN starts_with(value, '[') THEN 'list'
+    WHEN starts_with(value, '{') THEN 'one object'
+    WHEN starts_with(value, '"') THEN 'a string'
+    WHEN value IN ('true', 'false') THEN 'a boolean'
+    ELSE 'a number'
+END;
+
 -- name: evidence_macro
--- Proof of consent as the fields of a JSON object ('"k":v,...'), null values left out, NULL when
--- none is left (never read by the resolution). String concatenation: several times cheaper
--- than building a MAP and serialising it. `_log_evidence_object` adds the braces.
+-- Proof of consent as one field of a JSON object ('"k":v'), NULL for a null value, joined by
+-- concat_ws (which skips NULLs): several times cheaper than building a MAP and serialising it.
 CREATE OR REPLACE TEMP MACRO _log_evidence_field(name, value) AS
     '"' || name || '":' || to_json(value::VARCHAR);
-CREATE OR REPLACE TEMP MACRO _log_evidence_object(fields) AS '{' || fields || '}';
 
 -- name: lines
 -- One row per parsed line (the kept ones): what kind of line it is and, for a JSON object, the
@@ -102,21 +112,13 @@ timed AS (
         m.properties.to AS recipient_raw,
         m.properties.body AS body,
         m.context.messaging_subscriptions AS subscriptions_json,
-        json_type(m.context.messaging_subscriptions) AS subscriptions_type,
-        nullif(concat_ws(
-            ',',
-            _log_evidence_field('message_id', message_id),
-            _log_evidence_field('user_id', m.userId),
-            _log_evidence_field('anonymous_id', m.anonymousId),
-            _log_evidence_field('ip', m.context.ip),
-            _log_evidence_field('user_agent', m.context.userAgent),
-            _log_evidence_field('page_url', m.context.page.url),
-            _log_evidence_field('page_path', m.context.page.path),
-            _log_evidence_field(
-                'library',
-                nullif(concat_ws('/', m.context.library.name, m.context.library.version), '')
-            )
-        ), '') AS evidence_fields
+        _log_json_kind(m.context.messaging_subscriptions) AS subscriptions_type,
+        -- Evidence, built into JSON only for the observations stored (insert_observations).
+        m.context.ip AS ip,
+        m.context.userAgent AS user_agent,
+        m.context.page.url AS page_url,
+        m.context.page.path AS page_path,
+        nullif(concat_ws('/', m.context.library.name, m.context.library.version), '') AS library
     FROM parsed
 ),
 clamped AS (
@@ -180,7 +182,6 @@ WITH messages AS (
         line_kind = 'message'
         AND msg_type IN ('identify', 'track')
         AND subscriptions_type IS NOT NULL
-        AND subscriptions_type <> 'NULL'
 ),
 listed AS (
     SELECT
@@ -189,7 +190,7 @@ listed AS (
             "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR", "groups": "JSON"
         }]') AS subscriptions
     FROM messages
-    WHERE subscriptions_type = 'ARRAY'
+    WHERE subscriptions_type = 'list'
 ),
 entries AS (
     SELECT
@@ -200,7 +201,6 @@ entries AS (
         received_at,
         user_id,
         anonymous_id,
-        _log_evidence_object(evidence_fields) AS evidence,
         unnest(subscriptions) AS entry,
         generate_subscripts(subscriptions, 1) - 1 AS entry_index
     FROM listed
@@ -213,7 +213,6 @@ SELECT
     e.received_at,
     e.user_id,
     e.anonymous_id,
-    e.evidence,
     e.entry_index,
     'event' AS source_kind,
     'messaging_subscriptions[' || e.entry_index || ']' AS field,
@@ -226,13 +225,13 @@ SELECT
     CASE WHEN c.value = 'email' THEN 'email' ELSE 'phone' END AS key_kind,
     NULL::VARCHAR AS shape_error,
     CASE
-        WHEN c.value = 'email' AND json_type(e.entry.groups) NOT IN ('ARRAY', 'NULL') THEN printf(
+        WHEN c.value = 'email' AND _log_json_kind(e.entry.groups) <> 'list' THEN printf(
             'messaging_subscriptions[%d].groups must be a list of {"name", "status"}, got %s',
-            e.entry_index, lower(json_type(e.entry.groups))
+            e.entry_index, _log_json_kind(e.entry.groups)
         )
     END AS groups_error,
     CASE
-        WHEN c.value = 'email' AND json_type(e.entry.groups) = 'ARRAY'
+        WHEN c.value = 'email' AND _log_json_kind(e.entry.groups) = 'list'
             THEN from_json(e.entry.groups, '[{"name": "VARCHAR", "status": "VARCHAR"}]')
     END AS groups
 FROM entries e
@@ -247,21 +246,15 @@ SELECT
     received_at,
     user_id,
     anonymous_id,
-    NULL AS evidence,
     NULL AS entry_index,
     'event' AS source_kind,
     'context.messaging_subscriptions' AS field,
     'context.messaging_subscriptions' AS key_field,
     printf(
-        'context.messaging_subscriptions must be a list of entries, got %s',
-        CASE lower(subscriptions_type)
-            WHEN 'object' THEN 'one object'
-            WHEN 'varchar' THEN 'a string'
-            ELSE lower(subscriptions_type)
-        END
+        'context.messaging_subscriptions must be a list of entries, got %s', subscriptions_type
     ) AS shape_error
 FROM messages
-WHERE subscriptions_type <> 'ARRAY'
+WHERE subscriptions_type <> 'list'
 UNION ALL BY NAME
 SELECT
     l.source_file,
@@ -271,14 +264,6 @@ SELECT
     l.received_at,
     l.user_id,
     l.anonymous_id,
-    -- A keyword's evidence adds the message as received: body (untrimmed), from and to.
-    _log_evidence_object(concat_ws(
-        ',',
-        l.evidence_fields,
-        _log_evidence_field('body', l.body),
-        _log_evidence_field('from', l.sender_raw),
-        _log_evidence_field('to', l.recipient_raw)
-    )) AS evidence,
     NULL AS entry_index,
     'keyword' AS source_kind,
     'properties' AS field,
@@ -375,14 +360,35 @@ LEFT JOIN (
 
 -- name: insert_observations
 -- The channel itself, then one row per group; every copy of a message is stored, the
--- effective_observations view keeps the winner.
+-- effective_observations view keeps the winner. The evidence JSON is built here, once per stored
+-- line, from the line's fields (a keyword's adds the message as received: body, from, to).
 INSERT INTO observations (
     source_kind, partition_key, source_file, row_number, message_id, source, channel, contact,
     subscription_group, status, effective_at, received_at, user_id, anonymous_id, evidence
 )
-WITH good AS (
-    -- The line's own fields travel with each candidate (candidates): no join back to the lines.
-    SELECT * FROM _log_judged WHERE error_code IS NULL
+WITH good AS MATERIALIZED (
+    SELECT
+        j.*,
+        '{' || concat_ws(
+            ',',
+            _log_evidence_field('message_id', j.message_id),
+            _log_evidence_field('user_id', j.user_id),
+            _log_evidence_field('anonymous_id', j.anonymous_id),
+            _log_evidence_field('ip', l.ip),
+            _log_evidence_field('user_agent', l.user_agent),
+            _log_evidence_field('page_url', l.page_url),
+            _log_evidence_field('page_path', l.page_path),
+            _log_evidence_field('library', l.library),
+            CASE WHEN j.source_kind = 'keyword' THEN nullif(concat_ws(
+                ',',
+                _log_evidence_field('body', l.body),
+                _log_evidence_field('from', l.sender_raw),
+                _log_evidence_field('to', l.recipient_raw)
+            ), '') END
+        ) || '}' AS evidence
+    FROM _log_judged j
+    JOIN _log_lines l USING (source_file, line_number)
+    WHERE j.error_code IS NULL
 ),
 grouped AS (
     SELECT * EXCLUDE (groups), unnest(groups) AS g FROM good

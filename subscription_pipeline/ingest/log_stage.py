@@ -31,6 +31,8 @@ from subscription_pipeline.ingest.log_layout import is_gzip
 from subscription_pipeline.ingest.log_read import CorruptLogError, read_log_lines
 
 STAGE_TABLE = "_log_stage"
+# Files per statement: enough branches to keep every thread busy, a bounded statement to plan.
+FILES_PER_STATEMENT = 64
 
 # One file's numbered lines, as DuckDB reads them; parameters: the path, its compression.
 _FAST_BRANCH = r"""
@@ -179,7 +181,13 @@ def stage_files(
     data_dir = Path(data_dir)
     checked = {f: _regular(data_dir, f) for f in files}
     readable = [f for f, s in checked.items() if s.error_code is None]
-    refused = _stage_fast(con, data_dir, readable) if fast else readable
+    refused = readable
+    if fast:
+        refused = [
+            f
+            for start in range(0, len(readable), FILES_PER_STATEMENT)
+            for f in _stage_fast(con, data_dir, readable[start : start + FILES_PER_STATEMENT])
+        ]
     result: dict[str, StagedFile] = {}
     for source_file in readable:
         size = checked[source_file].size_bytes
