@@ -134,6 +134,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         rows=args.rows,
         seed=args.seed,
         start_day=date.fromisoformat(args.start_day),
+        subscription_share=None
+        if args.subscription_share is None
+        else args.subscription_share / 100,
     )
     print(summary)
     return 0
@@ -218,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--rows", type=int, default=10_000)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--start-day", default="2024-03-01")
+    generate.add_argument(
+        "--subscription-share",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="realistic analytics.js bodies, PCT%% of the messages carrying subscriptions or "
+        "keywords (default: the compact test mix)",
+    )
     generate.add_argument("--out", type=Path, required=True)
     generate.set_defaults(handler=cmd_generate)
 

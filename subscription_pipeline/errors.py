@@ -20,6 +20,10 @@ class FileError(StrEnum):
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     NOT_A_REGULAR_FILE = "NOT_A_REGULAR_FILE"
     CORRUPT_FILE = "CORRUPT_FILE"
+    # A folder under segment-logs/<source>/ that is not a received day, or a day outside the
+    # log partitions: rejected on its own, the other days go on.
+    INVALID_DAY_FOLDER = "INVALID_DAY_FOLDER"
+    DAY_OUT_OF_RANGE = "DAY_OUT_OF_RANGE"
 
 
 class RecordError(StrEnum):
@@ -33,6 +37,8 @@ class RecordError(StrEnum):
     INVALID_CHANNEL = "INVALID_CHANNEL"
     INVALID_GROUP = "INVALID_GROUP"
     INVALID_MESSAGE = "INVALID_MESSAGE"
+    # messaging_subscriptions (or an EMAIL entry's groups) of the wrong JSON type.
+    INVALID_SUBSCRIPTIONS = "INVALID_SUBSCRIPTIONS"
 
 
 class RepairWarning(StrEnum):
@@ -41,6 +47,8 @@ class RepairWarning(StrEnum):
     MISSING_TIMESTAMP = "MISSING_TIMESTAMP"
     INVALID_TIMESTAMP = "INVALID_TIMESTAMP"
     FUTURE_TIMESTAMP = "FUTURE_TIMESTAMP"
+    # receivedAt after the end of its received-day folder: clamped to that end.
+    FUTURE_RECEIVED_AT = "FUTURE_RECEIVED_AT"
 
 
 class Reason(StrEnum):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from subscription_pipeline.generate.segment_logs import write_segment_logs
+from subscription_pipeline.generate.segment_logs import MessageMix, write_segment_logs
 from subscription_pipeline.generate.uploads import write_uploads
 
 
@@ -36,9 +36,13 @@ def generate_landing_zone(
     start_day: date = date(2024, 3, 1),
     sources: int = 2,
     files_per_day: int = 2,
+    subscription_share: float | None = None,
 ) -> GenerateSummary:
     """Write `out/segment-logs/...` and `out/uploads/...`; existing files of the same name are
-    overwritten, other files are left alone."""
+    overwritten, other files are left alone.
+
+    `subscription_share` (0-1): realistic analytics.js bodies, with that share of the messages
+    carrying subscriptions or inbound keywords; None keeps the compact mix."""
     if min(events, contacts, days, uploads, rows, sources, files_per_day) < 0:
         raise ValueError("counts must not be negative")
     if min(days, sources, files_per_day, contacts) < 1:
@@ -53,6 +57,7 @@ def generate_landing_zone(
         start_day=start_day,
         sources=sources,
         files_per_day=files_per_day,
+        mix=MessageMix(subscription_share),
     )
     plan = write_uploads(
         out,

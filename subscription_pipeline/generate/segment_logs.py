@@ -19,7 +19,11 @@ import polars as pl
 
 from subscription_pipeline.generate.gzip_files import write_gzip_lines
 from subscription_pipeline.generate.randomness import chunk_rng, hex_ids
-from subscription_pipeline.generate.segment_messages import render_lines, sample_messages
+from subscription_pipeline.generate.segment_messages import (
+    kind_weights,
+    render_lines,
+    sample_messages,
+)
 
 DAY_MS = 86_400_000
 CHUNK_LINES = 100_000
@@ -78,8 +82,29 @@ def plan_log_files(
     return plan
 
 
+@dataclass(frozen=True)
+class MessageMix:
+    """What kind of traffic: `subscription_share` None is the compact mix (short bodies, 45% of
+    the messages can change a subscription); a fraction gives realistic bodies and that share."""
+
+    subscription_share: float | None = None
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return kind_weights(self.subscription_share)
+
+    @property
+    def realistic(self) -> bool:
+        return self.subscription_share is not None
+
+
 def _file_text(
-    log: LogFile, carry_in: pl.DataFrame, carry_out: list[pl.DataFrame], contacts: int, seed: int
+    log: LogFile,
+    carry_in: pl.DataFrame,
+    carry_out: list[pl.DataFrame],
+    contacts: int,
+    seed: int,
+    mix: MessageMix,
 ) -> Iterator[str]:
     """The file's NDJSON text chunk by chunk; picks of re-delivered copies go to `carry_out`."""
     carry_in = carry_in.head(log.lines)
@@ -91,7 +116,7 @@ def _file_text(
         lo = log.start_ms + span * c // chunks
         hi = log.start_ms + span * (c + 1) // chunks
         n = fresh * (c + 1) // chunks - fresh * c // chunks
-        messages = sample_messages(rng, n, contacts, lo, hi)
+        messages = sample_messages(rng, n, contacts, lo, hi, mix.weights)
         picked = (rng.random(n) < DUPLICATE_SHARE) & ~messages["broken"].to_numpy()
         carry_out.append(messages.filter(pl.Series(picked)))
         if c == 0 and carry_in.height:
@@ -99,7 +124,7 @@ def _file_text(
             redelivered = np.sort(rng.integers(lo, hi, carry_in.height))
             carry_in = carry_in.with_columns(received_ms=pl.Series(redelivered))
             messages = pl.concat([carry_in, messages]).sort("received_ms", maintain_order=True)
-        lines = render_lines(messages)
+        lines = render_lines(messages, mix.realistic)
         if lines.len():
             yield "\n".join(lines.to_list()) + "\n"
 
@@ -121,7 +146,9 @@ def write_segment_logs(
     start_day: date,
     sources: int,
     files_per_day: int,
+    mix: MessageMix | None = None,
 ) -> LogStats:
+    mix = mix or MessageMix()
     plan = plan_log_files(
         events,
         days=days,
@@ -135,7 +162,9 @@ def write_segment_logs(
     for i, log in enumerate(plan):
         if log.lines:
             carry_out: list[pl.DataFrame] = []
-            write_gzip_lines(log.path(out, seed), _file_text(log, carry, carry_out, contacts, seed))
+            write_gzip_lines(
+                log.path(out, seed), _file_text(log, carry, carry_out, contacts, seed, mix)
+            )
             written.append(log)
             carry = pl.concat(carry_out)
         # else: no file; the copies wait for the source's next file.

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from subscription_pipeline.generate import contacts as pool
+from subscription_pipeline.generate import segment_bodies as bodies
 from subscription_pipeline.generate.randomness import choose, uuids
 
 # Message kinds and their share of the traffic.
@@ -21,6 +22,23 @@ _TYPE = ("identify", "track", "track", "track", "page", "track", "screen")
 _EVENT = (None, "Preferences Updated", "SMS Received", "WhatsApp Message Received")
 _EVENT += (None, "Order Completed", None)
 _USER_ID_SHARE = (1.0, 0.8, 0.3, 0.3, 0.3, 0.9, 0.6)
+# The kinds that can change a subscription (they carry messaging_subscriptions or a keyword).
+SUBSCRIPTION_KINDS = 4
+
+
+def kind_weights(subscription_share: float | None) -> tuple[float, ...]:
+    """The weights of KINDS: the compact mix, or `subscription_share` (0-1) of the messages
+    carrying subscriptions or keywords (in the compact mix's proportions) and the rest ordinary
+    page, order and screen events."""
+    if subscription_share is None:
+        return KIND_WEIGHTS
+    if not 0 <= subscription_share <= 1:
+        raise ValueError("the subscription share is a fraction between 0 and 1")
+    matter, ordinary = KIND_WEIGHTS[:SUBSCRIPTION_KINDS], KIND_WEIGHTS[SUBSCRIPTION_KINDS:]
+    return tuple(w * subscription_share / sum(matter) for w in matter) + tuple(
+        w * (1 - subscription_share) / sum(ordinary) for w in ordinary
+    )
+
 
 # Defect rates (per message, or per subscription entry).
 LATE_SHARE = 0.05  # timestamp 1-72 h before receivedAt
@@ -133,10 +151,16 @@ def _timestamps(rng: np.random.Generator, received_ms: np.ndarray) -> pl.Series:
 
 
 def sample_messages(
-    rng: np.random.Generator, n: int, contacts: int, start_ms: int, end_ms: int
+    rng: np.random.Generator,
+    n: int,
+    contacts: int,
+    start_ms: int,
+    end_ms: int,
+    weights: tuple[float, ...] = KIND_WEIGHTS,
 ) -> pl.DataFrame:
     """`n` random messages received in [start_ms, end_ms), sorted by receivedAt."""
-    kind = rng.choice(len(KINDS), size=n, p=np.asarray(KIND_WEIGHTS) / sum(KIND_WEIGHTS))
+    p = np.asarray(weights, dtype=float)
+    kind = rng.choice(len(KINDS), size=n, p=p / p.sum())
     who = rng.integers(0, max(contacts, 1), n)
     received_ms = np.sort(rng.integers(start_ms, end_ms, n))
     emails = pool.raw_emails(who, rng)
@@ -151,6 +175,7 @@ def sample_messages(
     frame = pl.DataFrame(
         {
             "kind": kind_s,
+            "who": who,
             "message_id": uuids(rng, n),
             "user_id": pool.user_ids(who),
             "anonymous_id": uuids(rng, n),
@@ -214,8 +239,45 @@ def _properties() -> pl.Expr:
     )
 
 
-def render_lines(messages: pl.DataFrame) -> pl.Series:
-    """One NDJSON line per message; `broken` messages are cut in half (invalid JSON)."""
+def _realistic_line() -> pl.Expr:
+    """A message as analytics.js sends it (segment_bodies): about 0.9 kB for a page or order."""
+    kind = pl.col("kind")
+    properties = (
+        pl.when(kind == 1)
+        .then(pl.lit('{"source":"preference_center"}'))
+        .when(kind == 4)
+        .then(bodies.page_properties())
+        .when(kind == 5)
+        .then(bodies.order_properties())
+        .otherwise(_properties())
+    )
+    timestamp = _iso(pl.col("ts_ms"))
+    return pl.concat_str(
+        [
+            pl.lit('{"type":"'),
+            _by_kind(_TYPE),
+            pl.lit('"'),
+            _field("event", _by_kind(_EVENT)),
+            _field("messageId", pl.col("message_id")),
+            _field("userId", pl.col("user_id")),
+            _field("anonymousId", pl.col("anonymous_id")),
+            pl.lit(',"channel":"client"'),
+            _field("timestamp", timestamp),
+            _field("sentAt", timestamp),
+            _field("receivedAt", _iso(pl.col("received_ms"))),
+            _field("context", bodies.context(pl.col("subscriptions")), quoted=False),
+            _field("properties", properties, quoted=False),
+            _field("traits", pl.when(kind == 0).then(bodies.identify_traits()), quoted=False),
+            pl.lit(f',"integrations":{{}},"writeKey":"{bodies.WRITE_KEY}","version":2}}'),
+        ],
+        ignore_nulls=True,
+    )
+
+
+def render_lines(messages: pl.DataFrame, realistic: bool = False) -> pl.Series:
+    """One NDJSON line per message; `broken` messages are cut in half (invalid JSON).
+
+    `realistic`: full analytics.js bodies (segment_bodies) instead of the compact ones."""
     traits = pl.when(pl.col("kind") == 0).then(
         pl.concat_str([pl.lit('{"email":"'), pl.col("email"), pl.lit('"}')])
     )
@@ -245,6 +307,8 @@ def render_lines(messages: pl.DataFrame) -> pl.Series:
         ],
         ignore_nulls=True,
     )
+    if realistic:
+        line = _realistic_line()
     half = pl.col("line").str.slice(0, pl.col("line").str.len_bytes() // 2)
     return (
         messages.select(pl.col("broken"), line.alias("line"))

@@ -1,27 +1,34 @@
 """Segment event-log ingestion (SPEC 2.2): one received day = one partition.
 
 How a day is read, and why:
-- Each file is decompressed in Python (`gzip`) and split into exactly numbered lines, handed to
-  DuckDB as Arrow batches and staged in a temp table, one file at a time (log_stage.py). A
-  truncated or corrupt gzip rejects that file whole (CORRUPT_FILE); the rest of the day ingests.
-  DuckDB's own `read_json` would be faster, but it cannot number lines exactly, nor keep an
-  invalid line as a rejection instead of failing the file.
+- DuckDB reads the day's files, in parallel, and keeps only the lines worth parsing: those whose
+  raw text can matter (`messaging_subscriptions`, `SMS Received`, `WhatsApp Message Received`)
+  and those to reject (not a JSON object). Every other line is counted as ignored, never parsed
+  (log_stage.py). A file DuckDB cannot read goes to Python's exact reader; a truncated or corrupt
+  gzip rejects that file whole (CORRUPT_FILE) and the rest of the day ingests.
 - All parsing is set-based SQL (log_parse.sql): `json_valid`, then `from_json` with an explicit
   structure, so memory is DuckDB's (bounded, spilling) rather than a Python object per event.
 - A line that is not valid UTF-8 is rejected alone as INVALID_JSON; blank lines are counted as
   ignored.
 - Each messaging_subscriptions entry is judged on its own; `groups` count on EMAIL entries only
   and are ignored on SMS/WHATSAPP entries (the channel status still applies). An entry without
-  a valid status is rejected even if it has groups (Segment requires one).
+  a valid status is rejected even if it has groups (Segment requires one). A
+  messaging_subscriptions that is not a list, or an EMAIL entry's groups that is not a list, is
+  rejected (INVALID_SUBSCRIPTIONS), never read as "no subscriptions".
 - A line's outcome before de-duplication: rejected (not JSON, or all it asked was invalid),
   applied (something valid), ignored (nothing to apply). `duplicate` then counts the applied
   lines whose messageId was won by another copy (global, by the `message_winners` view); an
-  ignored or rejected copy keeps its outcome, having nothing to apply anyway. Only the copies
-  of the messageIds a day touches can change winner, so each ingest recounts just those (by
-  difference) instead of re-reading every day's log_messages.
+  ignored or rejected copy keeps its outcome, having nothing to apply anyway. Only the parsed
+  lines' messageIds are recorded (log_messages): a line that cannot matter is ignored whichever
+  copy it is. Only the copies of the messageIds a day touches can change winner, so each ingest
+  recounts just those (by difference) instead of re-reading every day's log_messages.
 - Timestamps are repaired, never a reason to drop: missing/unparseable `timestamp` ->
   `receivedAt` (or the received day's midnight when that is missing too), a future one is
-  clamped; each repair of an applied line is a warning in `ingest_warnings`.
+  clamped, and a `receivedAt` after the end of its day folder is clamped to that end; each repair
+  of an applied line is a warning in `ingest_warnings`.
+- Folders under a source that are not a received day are put on record on their own
+  (INVALID_DAY_FOLDER, DAY_OUT_OF_RANGE) by every day's ingest, under the partition key
+  ODD_FOLDERS_PARTITION; they never stop a day.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ from subscription_pipeline.ingest.log_layout import (
     day_start,
     list_log_days,
     log_files_for_day,
+    odd_day_folders,
 )
-from subscription_pipeline.ingest.log_stage import StagedFile, create_stage, stage_file
+from subscription_pipeline.ingest.log_stage import StagedFile, create_stage, stage_files
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import (
     LedgerEntry,
@@ -54,6 +62,8 @@ from subscription_pipeline.warehouse.connection import transaction
 __all__ = ["LOGS_DIR", "ingest_log_day", "list_log_days", "log_files_for_day"]
 
 SOURCE_KIND = "event_log"
+# The ledger's partition key of the folders that are not a received day (rewritten by each day).
+ODD_FOLDERS_PARTITION = "odd-day-folders"
 _TEMP_TABLES = (
     "_log_stage",
     "_log_vocab",
@@ -163,6 +173,39 @@ def _write_file_rejections(
             )
 
 
+def _record_odd_folders(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
+    """Replace the record of the odd day folders by what the landing zone holds now."""
+    for table in ("rejections", "input_ledger"):
+        # Table names come from this tuple, never from input.
+        con.execute(
+            f"DELETE FROM {table} WHERE source_kind = ? AND partition_key = ?",
+            [SOURCE_KIND, ODD_FOLDERS_PARTITION],
+        )
+    for folder in odd_day_folders(data_dir):
+        con.execute(
+            "INSERT INTO rejections (source_kind, partition_key, source_file, row_number, "
+            "error_code, error_message, raw_record) VALUES (?, ?, ?, NULL, ?, ?, NULL)",
+            [SOURCE_KIND, ODD_FOLDERS_PARTITION, folder.path, folder.error_code,
+             folder.error_message],
+        )  # fmt: skip
+        write_ledger_entry(
+            con,
+            LedgerEntry(
+                folder.path,
+                SOURCE_KIND,
+                ODD_FOLDERS_PARTITION,
+                "rejected",
+                0,
+                0,
+                0,
+                0,
+                0,
+                error_code=folder.error_code,
+                error_message=folder.error_message,
+            ),  # fmt: skip
+        )
+
+
 def _read_ledger(con: duckdb.DuckDBPyConnection, day: str) -> list[LedgerEntry]:
     rows = con.execute(
         """
@@ -195,10 +238,12 @@ def ingest_log_day(
     create_stage(con)
     try:
         # Reading happens before the write transaction: it holds the lock only to write.
-        staged = [stage_file(con, data_dir, f) for f in log_files_for_day(data_dir, day)]
+        staged = stage_files(con, data_dir, log_files_for_day(data_dir, day))
         _create_temp_table(con, "_log_vocab", _vocabulary_frame())
         with transaction(con):
             log_sql.run(con, "utc_macro")
+            log_sql.run(con, "evidence_macro")
+            log_sql.run(con, "json_kind_macro")
             log_sql.run(con, "lines", params)
             log_sql.run(con, "candidates")
             _normalise_keys(con, settings.default_region)
@@ -223,6 +268,7 @@ def ingest_log_day(
                 con, "partition_key = ? AND source_kind IN ('event', 'keyword')", [day]
             )
             log_sql.run(con, "recount_duplicates")
+            _record_odd_folders(con, data_dir)
         return _read_ledger(con, day)
     finally:
         for table in _TEMP_TABLES:

@@ -1,7 +1,22 @@
 -- Parsing one received day of Segment event logs, set-based, from the staged raw lines
--- (_log_stage: source_file, line_number, line, bad_utf8) and the vocabulary (_log_vocab:
+-- (_log_stage: source_file, line_number, line, bad_utf8, kept) and the vocabulary (_log_vocab:
 -- kind, spelling, value). Each section below is one statement, run in order by event_logs.py;
 -- `$name` values are parameters, never spliced text.
+
+-- name: keep_macro
+-- Which raw lines are parsed at all: those that can matter (the raw text names subscriptions or
+-- an inbound message; a `\u` escape could spell either) and those to reject (not a JSON object).
+-- Every other line is a valid message that cannot apply anything: counted as ignored, unparsed.
+-- The cheap tests come first: OR evaluates its right side only where the left is false.
+CREATE OR REPLACE TEMP MACRO _log_keep(line) AS
+    contains(line, 'messaging_subscriptions')
+    OR contains(line, 'SMS Received')
+    OR contains(line, 'WhatsApp Message Received')
+    OR contains(line, '\u')
+    OR (
+        NOT (json_valid(line) AND (starts_with(line, '{') OR starts_with(ltrim(line, E' \t'), '{')))
+        AND NOT regexp_full_match(line, '\s*')
+    );
 
 -- name: utc_macro
 -- An ISO-8601 string as naive UTC; a string without an offset is UTC (never the session zone).
@@ -16,24 +31,45 @@ CREATE OR REPLACE TEMP MACRO _log_utc(s) AS timezone(
     )
 );
 
+-- name: json_kind_macro
+-- The JSON type of a value from_json kept as JSON text, from its first character (DuckDB
+-- returns that text minified; a JSON null is SQL NULL): no second parse to ask json_type.
+CREATE OR REPLACE TEMP MACRO _log_json_kind(value) AS CASE
+    WHEN value IS NULL THEN NULL
+    WHEN starts_with(value, '[') THEN 'list'
+    WHEN starts_with(value, '{') THEN 'one object'
+    WHEN starts_with(value, '"') THEN 'a string'
+    WHEN value IN ('true', 'false') THEN 'a boolean'
+    ELSE 'a number'
+END;
+
+-- name: evidence_macro
+-- Proof of consent as one field of a JSON object ('"k":v'), NULL for a null value, joined by
+-- concat_ws (which skips NULLs): several times cheaper than building a MAP and serialising it.
+CREATE OR REPLACE TEMP MACRO _log_evidence_field(name, value) AS
+    '"' || name || '":' || to_json(value::VARCHAR);
+
 -- name: lines
--- One row per line: what kind of line it is and, for a JSON object, the fields that matter,
--- extracted with an explicit structure (a field of another type reads as NULL).
+-- One row per parsed line (the kept ones): what kind of line it is and, for a JSON object, the
+-- fields that matter, extracted with an explicit structure (a field of another type reads as
+-- NULL; messaging_subscriptions is kept as raw JSON so that a wrong type can be rejected).
 CREATE OR REPLACE TEMP TABLE _log_lines AS
 WITH classified AS (
     SELECT
         source_file,
         line_number,
         line,
+        -- The common case first: CASE tests each WHEN only on the rows no earlier one took.
         CASE
             WHEN bad_utf8 THEN 'not_utf8'
+            -- Valid JSON starting with '{' is an object: no second parse to ask its type.
+            WHEN json_valid(line) AND starts_with(ltrim(line, E' \t'), '{') THEN 'message'
             WHEN regexp_full_match(line, '\s*') THEN 'blank'
             WHEN NOT json_valid(line) THEN 'invalid_json'
-            -- Valid JSON starting with '{' is an object: no second parse to ask its type.
-            WHEN NOT starts_with(ltrim(line, E' \t'), '{') THEN 'not_object'
-            ELSE 'message'
+            ELSE 'not_object'
         END AS line_kind
     FROM _log_stage
+    WHERE kept
 ),
 parsed AS (
     SELECT
@@ -42,11 +78,13 @@ parsed AS (
             "type": "VARCHAR", "event": "VARCHAR", "messageId": "VARCHAR",
             "timestamp": "VARCHAR", "receivedAt": "VARCHAR",
             "userId": "VARCHAR", "anonymousId": "VARCHAR",
-            "properties": {"from": "VARCHAR", "body": "VARCHAR"},
-            "context": {"messaging_subscriptions": [{
-                "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR",
-                "groups": [{"name": "VARCHAR", "status": "VARCHAR"}]
-            }]}
+            "properties": {"from": "VARCHAR", "to": "VARCHAR", "body": "VARCHAR"},
+            "context": {
+                "messaging_subscriptions": "JSON",
+                "ip": "VARCHAR", "userAgent": "VARCHAR",
+                "page": {"url": "VARCHAR", "path": "VARCHAR"},
+                "library": {"name": "VARCHAR", "version": "VARCHAR"}
+            }
         }') END AS m
     FROM classified
 ),
@@ -67,23 +105,40 @@ timed AS (
         m.timestamp AS timestamp_raw,
         m.receivedAt AS received_raw,
         _log_utc(m.timestamp) AS event_ts,
-        _log_utc(m.receivedAt) AS received_at,
+        _log_utc(m.receivedAt) AS received_parsed,
         m.userId AS user_id,
         m.anonymousId AS anonymous_id,
         m.properties."from" AS sender_raw,
+        m.properties.to AS recipient_raw,
         m.properties.body AS body,
-        m.context.messaging_subscriptions AS subscriptions
+        m.context.messaging_subscriptions AS subscriptions_json,
+        _log_json_kind(m.context.messaging_subscriptions) AS subscriptions_type,
+        -- Evidence, built into JSON only for the observations stored (insert_observations).
+        m.context.ip AS ip,
+        m.context.userAgent AS user_agent,
+        m.context.page.url AS page_url,
+        m.context.page.path AS page_path,
+        nullif(concat_ws('/', m.context.library.name, m.context.library.version), '') AS library
     FROM parsed
 ),
 clamped AS (
     SELECT
         *,
+        -- Segment received it on this day: a later receivedAt is clamped to the day's end.
+        -- (least() would skip a NULL: a missing receivedAt stays missing.)
+        CASE WHEN received_parsed > $day_end THEN $day_end ELSE received_parsed END AS received_at,
         -- Without receivedAt, Segment still received it on this day: its end is the limit.
-        coalesce(received_at, $day_end) AS latest_at
+        least(received_parsed, $day_end) AS latest_at
     FROM timed
 )
 SELECT
-    * EXCLUDE (latest_at),
+    * EXCLUDE (latest_at, received_parsed),
+    CASE
+        WHEN received_parsed > $day_end THEN printf(
+            'receivedAt %s is after the end of its received day %s; clamped to %s',
+            received_raw, $day, $day_end
+        )
+    END AS received_warning,
     CASE
         WHEN event_ts IS NULL THEN coalesce(received_at, $day_start)
         WHEN event_ts > latest_at + to_seconds($tolerance) THEN latest_at
@@ -117,8 +172,27 @@ FROM clamped;
 -- name: candidates
 -- Everything a line asks to apply: each messaging_subscriptions entry of an identify/track,
 -- and the keyword of an inbound message. Groups count for EMAIL only (ignored elsewhere).
+-- A messaging_subscriptions (or an EMAIL entry's groups) that is present but not a list is one
+-- candidate with a shape error, rejected as INVALID_SUBSCRIPTIONS: never "no subscriptions".
 CREATE OR REPLACE TEMP TABLE _log_candidates AS
-WITH entries AS (
+WITH messages AS (
+    SELECT *
+    FROM _log_lines
+    WHERE
+        line_kind = 'message'
+        AND msg_type IN ('identify', 'track')
+        AND subscriptions_type IS NOT NULL
+),
+listed AS (
+    SELECT
+        *,
+        from_json(subscriptions_json, '[{
+            "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR", "groups": "JSON"
+        }]') AS subscriptions
+    FROM messages
+    WHERE subscriptions_type = 'list'
+),
+entries AS (
     SELECT
         source_file,
         line_number,
@@ -129,8 +203,7 @@ WITH entries AS (
         anonymous_id,
         unnest(subscriptions) AS entry,
         generate_subscripts(subscriptions, 1) - 1 AS entry_index
-    FROM _log_lines
-    WHERE line_kind = 'message' AND msg_type IN ('identify', 'track')
+    FROM listed
 )
 SELECT
     e.source_file,
@@ -150,10 +223,38 @@ SELECT
     s.value AS status,
     e.entry."key" AS key_raw,
     CASE WHEN c.value = 'email' THEN 'email' ELSE 'phone' END AS key_kind,
-    CASE WHEN c.value = 'email' THEN e.entry.groups END AS groups
+    NULL::VARCHAR AS shape_error,
+    CASE
+        WHEN c.value = 'email' AND _log_json_kind(e.entry.groups) <> 'list' THEN printf(
+            'messaging_subscriptions[%d].groups must be a list of {"name", "status"}, got %s',
+            e.entry_index, _log_json_kind(e.entry.groups)
+        )
+    END AS groups_error,
+    CASE
+        WHEN c.value = 'email' AND _log_json_kind(e.entry.groups) = 'list'
+            THEN from_json(e.entry.groups, '[{"name": "VARCHAR", "status": "VARCHAR"}]')
+    END AS groups
 FROM entries e
 LEFT JOIN _log_vocab c ON c.kind = 'channel' AND c.spelling = lower(trim(e.entry.type))
 LEFT JOIN _log_vocab s ON s.kind = 'status' AND s.spelling = lower(trim(e.entry.status))
+UNION ALL BY NAME
+SELECT
+    source_file,
+    line_number,
+    message_id,
+    effective_at,
+    received_at,
+    user_id,
+    anonymous_id,
+    NULL AS entry_index,
+    'event' AS source_kind,
+    'context.messaging_subscriptions' AS field,
+    'context.messaging_subscriptions' AS key_field,
+    printf(
+        'context.messaging_subscriptions must be a list of entries, got %s', subscriptions_type
+    ) AS shape_error
+FROM messages
+WHERE subscriptions_type <> 'list'
 UNION ALL BY NAME
 SELECT
     l.source_file,
@@ -202,16 +303,19 @@ WITH checked AS (
         AND n.raw = c.key_raw
 )
 SELECT
-    * EXCLUDE (key_error, unnamed_groups, bad_groups),
+    * EXCLUDE (key_error, unnamed_groups, bad_groups, shape_error, groups_error),
     CASE
+        WHEN shape_error IS NOT NULL THEN 'INVALID_SUBSCRIPTIONS'
         WHEN channel IS NULL THEN 'INVALID_CHANNEL'
         WHEN status IS NULL THEN 'INVALID_SUBSCRIPTION_STATUS'
         WHEN contact IS NULL AND key_kind = 'email' THEN 'INVALID_EMAIL'
         WHEN contact IS NULL THEN 'INVALID_PHONE'
+        WHEN groups_error IS NOT NULL THEN 'INVALID_SUBSCRIPTIONS'
         WHEN len(unnamed_groups) > 0 THEN 'INVALID_GROUP'
         WHEN len(bad_groups) > 0 THEN 'INVALID_SUBSCRIPTION_STATUS'
     END AS error_code,
     CASE
+        WHEN shape_error IS NOT NULL THEN shape_error
         WHEN channel IS NULL THEN field || ': ' || coalesce(
             printf('unknown type %s', to_json(type_raw)), 'type is missing'
         ) || ' (expected EMAIL, SMS or WHATSAPP)'
@@ -219,6 +323,7 @@ SELECT
             printf('unknown status %s', to_json(status_raw)), 'status is missing'
         ) || ' (expected SUBSCRIBED, UNSUBSCRIBED or DID_NOT_SUBSCRIBE)'
         WHEN contact IS NULL THEN key_field || ': ' || coalesce(key_error, 'missing')
+        WHEN groups_error IS NOT NULL THEN groups_error
         WHEN len(unnamed_groups) > 0 THEN field || '.groups: a group has no name'
         WHEN len(bad_groups) > 0 THEN printf(
             '%s.groups: group %s has status %s (expected SUBSCRIBED, UNSUBSCRIBED or '
@@ -229,8 +334,9 @@ SELECT
 FROM checked;
 
 -- name: outcomes
--- Each line's fate before de-duplication: rejected (unreadable, or nothing of it valid),
--- applied (something valid to apply) or ignored (nothing to apply).
+-- Each parsed line's fate before de-duplication: rejected (unreadable, or nothing of it valid),
+-- applied (something valid to apply) or ignored (nothing to apply). Lines not parsed (see
+-- keep_macro) are ignored: file_counts counts them from the stage.
 CREATE OR REPLACE TEMP TABLE _log_outcomes AS
 SELECT
     l.source_file,
@@ -254,26 +360,48 @@ LEFT JOIN (
 
 -- name: insert_observations
 -- The channel itself, then one row per group; every copy of a message is stored, the
--- effective_observations view keeps the winner.
+-- effective_observations view keeps the winner. The evidence JSON is built here, once per stored
+-- line, from the line's fields (a keyword's adds the message as received: body, from, to).
 INSERT INTO observations (
     source_kind, partition_key, source_file, row_number, message_id, source, channel, contact,
-    subscription_group, status, effective_at, received_at, user_id, anonymous_id
+    subscription_group, status, effective_at, received_at, user_id, anonymous_id, evidence
 )
-WITH good AS (
-    -- The line's own fields travel with each candidate (candidates): no join back to the lines.
-    SELECT * FROM _log_judged WHERE error_code IS NULL
+WITH good AS MATERIALIZED (
+    SELECT
+        j.*,
+        '{' || concat_ws(
+            ',',
+            _log_evidence_field('message_id', j.message_id),
+            _log_evidence_field('user_id', j.user_id),
+            _log_evidence_field('anonymous_id', j.anonymous_id),
+            _log_evidence_field('ip', l.ip),
+            _log_evidence_field('user_agent', l.user_agent),
+            _log_evidence_field('page_url', l.page_url),
+            _log_evidence_field('page_path', l.page_path),
+            _log_evidence_field('library', l.library),
+            CASE WHEN j.source_kind = 'keyword' THEN nullif(concat_ws(
+                ',',
+                _log_evidence_field('body', l.body),
+                _log_evidence_field('from', l.sender_raw),
+                _log_evidence_field('to', l.recipient_raw)
+            ), '') END
+        ) || '}' AS evidence
+    FROM _log_judged j
+    JOIN _log_lines l USING (source_file, line_number)
+    WHERE j.error_code IS NULL
 ),
 grouped AS (
     SELECT * EXCLUDE (groups), unnest(groups) AS g FROM good
 )
 SELECT
     source_kind, $day, source_file, line_number, message_id, message_id, channel, contact,
-    NULL, status, effective_at, received_at, user_id, anonymous_id
+    NULL, status, effective_at, received_at, user_id, anonymous_id, evidence
 FROM good
 UNION ALL
 SELECT
     g.source_kind, $day, g.source_file, g.line_number, g.message_id, g.message_id, g.channel,
-    g.contact, trim(g.g.name), s.value, g.effective_at, g.received_at, g.user_id, g.anonymous_id
+    g.contact, trim(g.g.name), s.value, g.effective_at, g.received_at, g.user_id, g.anonymous_id,
+    g.evidence
 FROM grouped g
 JOIN _log_vocab s ON s.kind = 'status' AND s.spelling = lower(trim(g.g.status));
 
@@ -299,14 +427,23 @@ JOIN _log_lines l USING (source_file, line_number)
 WHERE j.error_code IS NOT NULL;
 
 -- name: insert_warnings
--- A repaired timestamp is on record for every line that applies something.
+-- A repaired timestamp (or receivedAt) is on record for every line that applies something.
 INSERT INTO ingest_warnings (
     source_kind, partition_key, source_file, row_number, warning_code, warning_message
 )
-SELECT 'event_log', $day, l.source_file, l.line_number, l.warning_code, l.warning_message
-FROM _log_lines l
-JOIN _log_outcomes o USING (source_file, line_number)
-WHERE o.outcome = 'applied' AND l.warning_code IS NOT NULL;
+WITH applied AS (
+    SELECT l.*
+    FROM _log_lines l
+    JOIN _log_outcomes o USING (source_file, line_number)
+    WHERE o.outcome = 'applied'
+)
+SELECT 'event_log', $day, source_file, line_number, warning_code, warning_message
+FROM applied
+WHERE warning_code IS NOT NULL
+UNION ALL
+SELECT 'event_log', $day, source_file, line_number, 'FUTURE_RECEIVED_AT', received_warning
+FROM applied
+WHERE received_warning IS NOT NULL;
 
 -- name: insert_log_messages
 INSERT INTO log_messages (
@@ -317,14 +454,27 @@ FROM _log_outcomes
 WHERE line_kind = 'message';
 
 -- name: file_counts
+-- Every line of a file is in the stage's numbering (its last line is always staged); the lines
+-- that were not parsed are ignored.
+WITH totals AS (
+    SELECT source_file, max(line_number) AS rows_in FROM _log_stage GROUP BY source_file
+),
+parsed AS (
+    SELECT
+        source_file,
+        count(*) FILTER (outcome = 'applied') AS applied,
+        count(*) FILTER (outcome = 'rejected') AS rejected
+    FROM _log_outcomes
+    GROUP BY source_file
+)
 SELECT
-    source_file,
-    count(*) AS rows_in,
-    count(*) FILTER (outcome = 'applied') AS applied,
-    count(*) FILTER (outcome = 'ignored') AS ignored,
-    count(*) FILTER (outcome = 'rejected') AS rejected
-FROM _log_outcomes
-GROUP BY source_file;
+    t.source_file,
+    t.rows_in,
+    coalesce(p.applied, 0) AS applied,
+    t.rows_in - coalesce(p.applied, 0) - coalesce(p.rejected, 0) AS ignored,
+    coalesce(p.rejected, 0) AS rejected
+FROM totals t
+LEFT JOIN parsed p USING (source_file);
 
 -- name: file_warnings
 SELECT source_file, count(*) AS warnings

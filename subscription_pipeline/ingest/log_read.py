@@ -1,5 +1,7 @@
 """Reading one log file into Arrow batches of (line_number, line, bad_utf8), memory bounded.
 
+This is the slow path (log_stage.py): only a file DuckDB refuses is read here.
+
 Decompression is Python's `gzip`: a truncated or corrupt stream raises, and the caller rejects
 the whole file (CORRUPT_FILE). Lines are split on LF (a trailing CR is dropped) and numbered
 from 1, exactly as `wc -l`/an editor would number them. A line that is not valid UTF-8 is kept,
@@ -18,6 +20,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from subscription_pipeline.ingest.log_layout import is_gzip
 
 # Decompressed bytes handled at once: bounds memory whatever the file size.
 CHUNK_BYTES = 32 * 1024 * 1024
@@ -67,7 +71,7 @@ def read_log_lines(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pa.Ta
     try:
         # O_NOFOLLOW: a link swapped in after the caller's check is still never followed.
         raw = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
-        handle = gzip.GzipFile(fileobj=raw, mode="rb") if path.name.endswith(".gz") else raw
+        handle = gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip(path.name) else raw
         with raw, handle:
             while block := handle.read(chunk_bytes):
                 data = carry + block

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dagster as dg
 
+from subscription_pipeline.ingest.log_layout import FIRST_LOG_DAY
+
 UPLOAD_PARTITIONS_NAME = "csv_uploads"
-# Segment's S3 destination dates from well after this; older days are outside the product's scope.
-LOG_DAYS_START = "2015-01-01"
+# Segment's S3 destination dates from well after this; an older day folder is refused on the
+# record (DAY_OUT_OF_RANGE, log_layout.judge_day_folder), never a failing partition key.
+LOG_DAYS_START = FIRST_LOG_DAY
 
 upload_partitions = dg.DynamicPartitionsDefinition(name=UPLOAD_PARTITIONS_NAME)
 # end_offset=1: today's received day exists (partially) and can be ingested, then again tomorrow.

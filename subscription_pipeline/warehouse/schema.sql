@@ -45,10 +45,12 @@ CREATE TABLE IF NOT EXISTS observations (
     effective_at TIMESTAMP NOT NULL,       -- UTC
     received_at TIMESTAMP,                 -- events: Segment's receivedAt, for de-duplication
     user_id VARCHAR,
-    anonymous_id VARCHAR
+    anonymous_id VARCHAR,
+    evidence VARCHAR                       -- JSON: proof of consent, never read by the resolution
 );
 
--- Every valid log line's messageId, so duplicates are found across files and days.
+-- Every parsed log line's messageId, so duplicates are found across files and days (a line
+-- that cannot matter is not parsed: see ingest/event_logs.py).
 CREATE TABLE IF NOT EXISTS log_messages (
     partition_key VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,
