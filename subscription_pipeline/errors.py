@@ -33,6 +33,7 @@ class RecordError(StrEnum):
     INVALID_CHANNEL = "INVALID_CHANNEL"
     INVALID_GROUP = "INVALID_GROUP"
     INVALID_MESSAGE = "INVALID_MESSAGE"
+    VALUE_TOO_LONG = "VALUE_TOO_LONG"  # a CSV cell of no vector (user_id, consent_*) over the limit
 
 
 class RepairWarning(StrEnum):

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS observations (
     effective_at TIMESTAMP NOT NULL,       -- UTC
     received_at TIMESTAMP,                 -- events: Segment's receivedAt, for de-duplication
     user_id VARCHAR,
-    anonymous_id VARCHAR
+    anonymous_id VARCHAR,
+    evidence VARCHAR                       -- JSON: proof of consent, never read by the resolution
 );
 
 -- Every valid log line's messageId, so duplicates are found across files and days.
