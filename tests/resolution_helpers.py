@@ -57,6 +57,7 @@ def obs(
         "received_at": at if kind in ("event", "keyword") else None,
         "user_id": user_id,
         "anonymous_id": None,
+        "evidence": None,
     }
 
 

@@ -20,6 +20,7 @@ OBSERVATION_COLUMNS = (
     "received_at",
     "user_id",
     "anonymous_id",
+    "evidence",
 )
 STATE_COLUMNS = (
     "channel",
