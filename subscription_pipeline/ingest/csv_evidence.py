@@ -7,6 +7,7 @@ trimmed, as written otherwise; they apply to both parts of a row and never to th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import polars as pl
@@ -18,9 +19,6 @@ CONSENT_COLUMNS = (
     "consent_collected_at",
     "consent_ip",
 )
-# A null consent value as json_encode writes it. Inside an encoded string every `"` is escaped,
-# so `,"consent_...":null` can only be a key with a null value, never text of a value.
-_NULL_CONSENT = r',"consent_[a-z_]+":null'
 
 
 def trimmed_or_null(column: str) -> pl.Expr:
@@ -28,16 +26,23 @@ def trimmed_or_null(column: str) -> pl.Expr:
     return pl.when(value != "").then(value)
 
 
+def _json_string(value: pl.Expr) -> pl.Expr:
+    """A string as a JSON string literal: `{"v":<literal>}` without its first 5 and last char."""
+    return pl.struct(value.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+
+
 def evidence(file_name: str, sha256: str, consent: Mapping[str, str]) -> pl.Expr:
-    """The evidence JSON of each row of an upload frame (`row_number`, consent frame columns)."""
-    fields = [
-        pl.lit(file_name).alias("file"),
-        pl.lit(sha256).alias("sha256"),
-        pl.col("row_number").alias("row"),
-        *(
-            trimmed_or_null(consent[name]).alias(name)
-            for name in CONSENT_COLUMNS
-            if name in consent
-        ),
-    ]
-    return pl.struct(fields).struct.json_encode().str.replace_all(_NULL_CONSENT, "")
+    """The evidence JSON of each row of an upload frame (`row_number`, consent frame columns).
+
+    Built by concatenation: the file's part is encoded once, and a consent key is written only
+    where its trimmed value is not blank.
+    """
+    head = "{" + f'"file":{json.dumps(file_name, ensure_ascii=False)},"sha256":"{sha256}","row":'
+    parts = [pl.lit(head), pl.col("row_number").cast(pl.String)]
+    for name in CONSENT_COLUMNS:
+        if name in consent:
+            value = trimmed_or_null(consent[name])
+            key = pl.lit(f',"{name}":')
+            parts.append(pl.when(value.is_not_null()).then(pl.concat_str(key, _json_string(value))))
+    parts.append(pl.lit("}"))
+    return pl.concat_str(parts, ignore_nulls=True)
