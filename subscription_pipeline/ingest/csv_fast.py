@@ -18,8 +18,8 @@ Polars is not used: it reads an empty line as a row of blanks and pads short row
 from __future__ import annotations
 
 import csv
-import functools
 import io
+import os
 
 import duckdb
 import polars as pl
@@ -32,10 +32,16 @@ _SEPARATOR = ","
 _SPACE = " "
 
 
-@functools.cache
+# One private in-memory database per process (opening one costs ~50 ms), a cursor per read.
+# Keyed by process id: a forked child must never use its parent's DuckDB threads.
+_ENGINES: dict[int, duckdb.DuckDBPyConnection] = {}
+
+
 def _engine() -> duckdb.DuckDBPyConnection:
-    """One private in-memory database per process (opening one costs ~50 ms); a cursor per read."""
-    return duckdb.connect()
+    pid = os.getpid()
+    if pid not in _ENGINES:
+        _ENGINES[pid] = duckdb.connect()
+    return _ENGINES[pid]
 
 
 def _header(data: bytes) -> list[str] | None:
