@@ -39,6 +39,7 @@ class RecordError(StrEnum):
     INVALID_MESSAGE = "INVALID_MESSAGE"
     # messaging_subscriptions (or an EMAIL entry's groups) of the wrong JSON type.
     INVALID_SUBSCRIPTIONS = "INVALID_SUBSCRIPTIONS"
+    VALUE_TOO_LONG = "VALUE_TOO_LONG"  # a CSV cell of no vector (user_id, consent_*) over the limit
 
 
 class RepairWarning(StrEnum):

@@ -33,7 +33,7 @@ def test_report_lists_each_error_with_the_original_row(tmp_path: Path) -> None:
     con = open_warehouse(tmp_path)
     ingest(con, tmp_path, "up.csv")
     path = write_error_report(con, tmp_path, "up.csv", tmp_path / "reports")
-    assert path == tmp_path / "reports" / "up.errors.csv"
+    assert path == tmp_path / "reports" / "up.csv.errors.csv"
     lines = _read(path)
     assert list(lines[0]) == HEADER + list(REPORT_COLUMNS)
     assert [(line["row_number"], line["error_code"]) for line in lines] == [
@@ -144,7 +144,7 @@ def test_refresh_rewrites_a_report_only_when_its_errors_or_upload_change(tmp_pat
     ingest(con, tmp_path, "clean.csv")
     reports = tmp_path / "reports"
     uploads = ["clean.csv", "up.csv"]
-    path = reports / "up.errors.csv"
+    path = reports / "up.csv.errors.csv"
     assert refresh_error_reports(con, tmp_path, uploads, reports) == ([path], 2)
     assert refresh_error_reports(con, tmp_path, uploads, reports) == ([path], 0)
 
@@ -168,3 +168,18 @@ def test_refresh_rewrites_a_report_only_when_its_errors_or_upload_change(tmp_pat
     assert refresh_error_reports(con, tmp_path, uploads, reports) == ([], 1)
     assert not path.exists()
     assert refresh_error_reports(con, tmp_path, uploads, reports) == ([], 0)
+
+
+def test_uploads_differing_in_case_get_a_report_each(tmp_path: Path) -> None:
+    con = open_warehouse(tmp_path)
+    for name, rows in (("x.csv", ROWS[1:2]), ("x.CSV", ROWS[2:3])):
+        write_upload(tmp_path, name, csv_text(HEADER, rows))
+        ingest(con, tmp_path, name)
+    reports, written = refresh_error_reports(con, tmp_path, ["x.CSV", "x.csv"], tmp_path / "r")
+    assert written == 2
+    assert sorted(path.name for path in reports) == ["x.CSV.errors.csv", "x.csv.errors.csv"]
+    codes = {path.name: [line["error_code"] for line in _read(path)] for path in reports}
+    assert codes == {
+        "x.csv.errors.csv": ["INVALID_EMAIL"],
+        "x.CSV.errors.csv": ["MISSING_IDENTIFIER"],
+    }

@@ -1,7 +1,8 @@
 """What each column of an upload's header is for, or why the header rejects the upload.
 
 Names are compared trimmed and case-insensitively. `<group>_subscription_status` for any group
-other than a channel is an email subscription group, named in lower case.
+other than a channel is an email subscription group, named in lower case. The consent-evidence
+columns (`csv_evidence.CONSENT_COLUMNS`) are valid in any upload and judged by no vector.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from subscription_pipeline.errors import FileError
 from subscription_pipeline.ingest.csv_errors import UploadRejected
+from subscription_pipeline.ingest.csv_evidence import CONSENT_COLUMNS
 from subscription_pipeline.ingest.csv_read import field_column
 from subscription_pipeline.vocabulary import (
     CHANNEL_STATUS_COLUMNS,
@@ -37,6 +39,7 @@ class CsvLayout:
     identifiers: dict[str, str]  # 'email'|'phone'|'user_id'|'anonymous_id' -> frame column
     identifier_names: dict[str, str]  # the same -> header field as written in the file
     statuses: tuple[StatusColumn, ...]
+    consent: dict[str, str]  # consent column name (lower case) -> frame column
 
     def vector_statuses(self, vector: str) -> tuple[StatusColumn, ...]:
         return tuple(status for status in self.statuses if status.vector == vector)
@@ -66,16 +69,21 @@ def classify_header(header: list[str]) -> CsvLayout:
     identifiers: dict[str, str] = {}
     identifier_names: dict[str, str] = {}
     statuses: list[StatusColumn] = []
+    consent: dict[str, str] = {}
     for position, (raw, name) in enumerate(zip(header, names, strict=True)):
         if name in IDENTIFIER_COLUMNS:
             identifiers[name] = field_column(position)
             identifier_names[name] = raw
             continue
+        if name in CONSENT_COLUMNS:
+            consent[name] = field_column(position)
+            continue
         status = _status_column(position, raw, name)
         if status is None:
             raise UploadRejected(
                 FileError.UNKNOWN_COLUMN,
-                f"column {raw!r} is neither an identifier ({', '.join(IDENTIFIER_COLUMNS)}) "
+                f"column {raw!r} is neither an identifier ({', '.join(IDENTIFIER_COLUMNS)}), "
+                f"a consent column ({', '.join(CONSENT_COLUMNS)}) "
                 f"nor a status column (*{GROUP_COLUMN_SUFFIX})",
             )
         statuses.append(status)
@@ -89,4 +97,4 @@ def classify_header(header: list[str]) -> CsvLayout:
                 FileError.MISSING_CONTACT_COLUMN,
                 f"column {status.name!r} needs a {VECTOR_KEYS[status.vector]!r} column",
             )
-    return CsvLayout(tuple(header), identifiers, identifier_names, tuple(statuses))
+    return CsvLayout(tuple(header), identifiers, identifier_names, tuple(statuses), consent)

@@ -12,12 +12,24 @@ import polars as pl
 
 from subscription_pipeline.vocabulary import CSV_STATUS_SPELLINGS
 
+# The longest CSV cell read, in characters. Far above any valid key or status (an email has at
+# most 254); a consent text longer than this is not one a person read.
+MAX_VALUE_CHARS = 4096
+
 
 class RowIdentifierModel(pa.DataFrameModel):
     """A row needs an email or a phone value (else MISSING_IDENTIFIER)."""
 
     row_number: int = pa.Field(ge=1)
     has_identifier: bool = pa.Field(isin=[True])
+
+
+class RowValueModel(pa.DataFrameModel):
+    """A value of no part (user_id, anonymous_id, consent) must fit (else VALUE_TOO_LONG)."""
+
+    row_number: int = pa.Field(ge=1)
+    column: str
+    chars: int = pa.Field(le=MAX_VALUE_CHARS, nullable=True)
 
 
 class VectorKeyModel(pa.DataFrameModel):

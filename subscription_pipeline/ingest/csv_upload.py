@@ -1,26 +1,29 @@
-"""Ingesting one CSV upload as one partition (SPEC 2.1): observations, rejections, ledger row.
+"""Ingesting one CSV upload as one partition (SPEC 2.1): its outcome stored in the warehouse.
 
-The partition is the upload's file name. Re-ingesting replaces what the partition wrote, in one
-transaction, so a file ingested twice is counted once. Every data row is accounted for: applied
-(at least one observation) or rejected (no observation).
+The partition is the upload's file name. Judging the file is `csv_outcome.judge_upload`, which
+holds no connection; this module registers the upload's time, looks keys up in the warehouse's
+normalisation cache and stores the outcome. Re-ingesting replaces what the partition wrote, in
+one transaction, so a file ingested twice is counted once. Every data row is accounted for:
+applied (at least one observation) or rejected (no observation).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from subscription_pipeline.ingest.csv_errors import UploadRejected
-from subscription_pipeline.ingest.csv_header import classify_header
-from subscription_pipeline.ingest.csv_read import parse_upload, read_upload_bytes
-from subscription_pipeline.ingest.csv_vectors import judge_rows
+from subscription_pipeline.ingest.csv_outcome import (
+    SOURCE_KIND,
+    UPLOADS_DIR,
+    UploadOutcome,
+    judge_upload,
+    upload_source_file,
+)
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import (
     LedgerEntry,
@@ -29,10 +32,10 @@ from subscription_pipeline.ingest.store import (
     write_ledger_entry,
 )
 from subscription_pipeline.ingest.upload_time import resolve_uploaded_at, uploaded_at_from_name
+from subscription_pipeline.normalize import normalize_values
 from subscription_pipeline.warehouse.connection import transaction
 
-UPLOADS_DIR = "uploads"
-SOURCE_KIND = "csv"
+__all__ = ["SOURCE_KIND", "UPLOADS_DIR", "ingest_upload", "list_uploads", "upload_source_file"]
 
 
 def list_uploads(data_dir: Path) -> list[str]:
@@ -48,9 +51,13 @@ def list_uploads(data_dir: Path) -> list[str]:
         return sorted(entry.name for entry in entries if entry.name.lower().endswith(".csv"))
 
 
-def upload_source_file(file_name: str) -> str:
-    """The upload's path relative to the data directory, as the ledger and rejections name it."""
-    return f"{UPLOADS_DIR}/{file_name}"
+def _register_time(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> datetime | None:
+    """The upload's time, registered at first sight even if its content is rejected (a fix keeps
+    the time); a file that is not regular is never registered."""
+    info = path.lstat()  # a vanished file is the caller's problem: FileNotFoundError
+    if stat.S_ISREG(info.st_mode):
+        return resolve_uploaded_at(con, file_name, info.st_mtime)
+    return uploaded_at_from_name(file_name)
 
 
 def _insert_frame(
@@ -63,31 +70,29 @@ def _insert_frame(
         con.unregister("csv_upload_frame")
 
 
-def _write_rows(
-    con: duckdb.DuckDBPyConnection,
-    file_name: str,
-    observations: pl.DataFrame,
-    rejected: pl.DataFrame,
-    uploaded_at: datetime | None,
-) -> None:
-    source_file = upload_source_file(file_name)
+def store_outcome(con: duckdb.DuckDBPyConnection, outcome: UploadOutcome) -> None:
+    """Replace what the upload's partition stored with `outcome`; call inside a transaction."""
+    entry = outcome.entry
+    key, source_file = entry.partition_key, entry.source_file
+    clear_partition(con, SOURCE_KIND, key)
     _insert_frame(
         con,
-        observations,
+        outcome.observations,
         """
         INSERT INTO observations (
             source_kind, partition_key, source_file, row_number, message_id, source, channel,
-            contact, subscription_group, status, effective_at, received_at, user_id, anonymous_id
+            contact, subscription_group, status, effective_at, received_at, user_id, anonymous_id,
+            evidence
         )
         SELECT ?, ?, ?, row_number, NULL, ?, channel, contact, subscription_group, status,
-               ?, NULL, user_id, anonymous_id
+               ?, NULL, user_id, anonymous_id, evidence
         FROM csv_upload_frame
         """,
-        [SOURCE_KIND, file_name, source_file, file_name, uploaded_at],
+        [SOURCE_KIND, key, source_file, key, entry.uploaded_at],
     )
     _insert_frame(
         con,
-        rejected,
+        outcome.rejections,
         """
         INSERT INTO rejections (
             source_kind, partition_key, source_file, row_number, error_code, error_message,
@@ -95,70 +100,22 @@ def _write_rows(
         )
         SELECT ?, ?, ?, row_number, error_code, error_message, raw_record FROM csv_upload_frame
         """,
-        [SOURCE_KIND, file_name, source_file],
+        [SOURCE_KIND, key, source_file],
+    )
+    _insert_frame(
+        con,
+        outcome.warnings,
+        """
+        INSERT INTO ingest_warnings (
+            source_kind, partition_key, source_file, row_number, warning_code, warning_message
+        )
+        SELECT ?, ?, ?, row_number, warning_code, warning_message FROM csv_upload_frame
+        """,
+        [SOURCE_KIND, key, source_file],
     )
     # The new observations' vectors need resolving too, not only the ones cleared.
-    mark_dirty_observations(con, "partition_key = ? AND source_kind = ?", [file_name, SOURCE_KIND])
-
-
-def _reject_file(
-    con: duckdb.DuckDBPyConnection, entry: LedgerEntry, error: UploadRejected
-) -> LedgerEntry:
-    con.execute(
-        """
-        INSERT INTO rejections (
-            source_kind, partition_key, source_file, row_number, error_code, error_message,
-            raw_record
-        ) VALUES (?, ?, ?, NULL, ?, ?, NULL)
-        """,
-        [SOURCE_KIND, entry.partition_key, entry.source_file, error.code.value, error.message],
-    )
-    return replace(
-        entry,
-        status="rejected",
-        rows_in=error.rows_in,
-        rejected=error.rows_in,
-        error_code=error.code.value,
-        error_message=error.message,
-    )
-
-
-def _ingest(
-    con: duckdb.DuckDBPyConnection, path: Path, file_name: str, settings: IngestSettings
-) -> LedgerEntry:
-    entry = LedgerEntry(
-        source_file=upload_source_file(file_name),
-        source_kind=SOURCE_KIND,
-        partition_key=file_name,
-        status="ingested",
-        rows_in=0,
-        applied=0,
-        ignored=0,
-        duplicate=0,
-        rejected=0,
-        uploaded_at=uploaded_at_from_name(file_name),
-    )
-    info = path.lstat()  # a vanished file is the caller's problem: FileNotFoundError
-    if stat.S_ISREG(info.st_mode):
-        # Registered at first sight, even if the content is rejected: a fix keeps the time.
-        uploaded_at = resolve_uploaded_at(con, file_name, info.st_mtime)
-        entry = replace(entry, uploaded_at=uploaded_at, size_bytes=info.st_size)
-    rows_in = 0
-    try:
-        data = read_upload_bytes(path, settings.max_bytes)
-        entry = replace(
-            entry, content_sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data)
-        )
-        upload = parse_upload(data, settings.max_rows)
-        rows_in = upload.rows.height
-        layout = classify_header(upload.header)
-    except UploadRejected as error:
-        error.rows_in = error.rows_in or rows_in
-        return _reject_file(con, entry, error)
-    observations, rejected = judge_rows(con, upload.rows, layout, settings.default_region)
-    _write_rows(con, file_name, observations, rejected, entry.uploaded_at)
-    applied = observations.get_column("row_number").n_unique()
-    return replace(entry, rows_in=rows_in, applied=applied, rejected=rows_in - applied)
+    mark_dirty_observations(con, "partition_key = ? AND source_kind = ?", [key, SOURCE_KIND])
+    write_ledger_entry(con, entry)
 
 
 def ingest_upload(
@@ -167,13 +124,15 @@ def ingest_upload(
     """Ingest one upload as one partition and return its ledger entry.
 
     partition_key = file_name, ledger source_kind 'csv', source_file = 'uploads/<file_name>'.
-    Idempotent, in ONE transaction: clear_partition('csv', file_name), then the observations,
-    rejections and ledger row. A file-level defect rejects the whole upload (ledger status
-    'rejected', one rejection with row_number NULL, nothing observed).
+    Idempotent, in ONE transaction: the partition's rows are replaced by the upload's outcome.
     """
     path = Path(data_dir) / UPLOADS_DIR / file_name
+
+    def lookup(kind: str, raw_values: list[str]) -> pl.DataFrame:
+        return normalize_values(con, kind, raw_values, settings.default_region)
+
     with transaction(con):
-        clear_partition(con, SOURCE_KIND, file_name)
-        entry = _ingest(con, path, file_name, settings)
-        write_ledger_entry(con, entry)
-    return entry
+        uploaded_at = _register_time(con, path, file_name)
+        outcome = judge_upload(path, file_name, uploaded_at, settings, lookup)
+        store_outcome(con, outcome)
+    return outcome.entry

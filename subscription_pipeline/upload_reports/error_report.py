@@ -42,7 +42,8 @@ _BLOCKED_SQL = """
 
 
 def report_path(reports_dir: Path, file_name: str) -> Path:
-    return Path(reports_dir) / f"{Path(file_name).stem}.errors.csv"
+    """`<upload file name>.errors.csv`: the whole name, so `x.csv` and `x.CSV` never share one."""
+    return Path(reports_dir) / f"{file_name}.errors.csv"
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
