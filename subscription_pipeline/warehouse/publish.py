@@ -5,7 +5,7 @@ The pipeline writes only its engine file (paths.engine_warehouse). At the end of
 A reader that opened the old file keeps reading the old file (a rename leaves open files alone),
 a reader that opens after the rename reads the new one; neither ever waits for the pipeline's
 lock, and neither sees half a run. A byte copy after a checkpoint: 0.6-0.9 s for a 475 MiB
-engine, where COPY FROM DATABASE into a new file took 7-12 s (docs/warehouse.md).
+engine, where COPY FROM DATABASE into a new file took 9-12 s (docs/warehouse.md).
 """
 
 from __future__ import annotations
