@@ -18,7 +18,8 @@ def _add_paths(parser: argparse.ArgumentParser) -> None:
         "--warehouse",
         type=Path,
         default=None,
-        help="DuckDB file (default: DATA_DIR/warehouse.duckdb)",
+        help="the DuckDB file analysts read (default: DATA_DIR/warehouse.duckdb); the pipeline "
+        "writes NAME.engine.duckdb beside it and publishes this file after each resolution",
     )
 
 
@@ -93,11 +94,23 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return _run_and_summarize("backfill", run, warehouse)
 
 
+def _published(warehouse: Path) -> bool:
+    """explain and export read the published file, never the engine a run may hold."""
+    if not warehouse.exists():
+        print(
+            f"no warehouse at {warehouse} yet: run `subscription-pipeline reconcile`",
+            file=sys.stderr,
+        )
+    return warehouse.exists()
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from subscription_pipeline.resolve.explain import explain_contact
     from subscription_pipeline.warehouse.connection import connect
 
     _, warehouse = _resolve_paths(args)
+    if not _published(warehouse):
+        return 1
     con = connect(warehouse, read_only=True)
     try:
         print(explain_contact(con, args.contact, args.channel, default_region=args.region))
@@ -112,6 +125,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     data_dir, warehouse = _resolve_paths(args)
     out_dir = (args.out or data_dir / "exports").resolve()
+    if not _published(warehouse):
+        return 1
     con = connect(warehouse, read_only=True)
     try:
         result = export_state(con, out_dir, formats=tuple(args.format))

@@ -19,6 +19,11 @@ def default_warehouse(data_dir: Path | None = None) -> Path:
     return (data_dir or default_data_dir()) / "warehouse.duckdb"
 
 
+def engine_warehouse(warehouse: Path) -> Path:
+    """The file the pipeline writes; `warehouse`, the analysts' file, is a published copy of it."""
+    return warehouse.with_name(f"{warehouse.stem}.engine{warehouse.suffix}")
+
+
 def default_dagster_home() -> Path:
     """DAGSTER_HOME must be absolute: use the environment's if set, else the repo's folder."""
     env = os.environ.get("DAGSTER_HOME")

@@ -13,7 +13,8 @@ from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.resolve.engine import ResolutionSummary, resolve_pending
-from subscription_pipeline.warehouse.connection import connect
+from subscription_pipeline.warehouse.connection import connect_engine
+from subscription_pipeline.warehouse.publish import publish
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def run_engine(
     memory_limit: str | None = None,
 ) -> EngineRun:
     settings = settings or IngestSettings()
-    con = connect(warehouse, memory_limit=memory_limit)
+    con = connect_engine(warehouse, memory_limit=memory_limit)
     try:
         uploads = list_uploads(data_dir)
         for name in uploads:
@@ -38,7 +39,9 @@ def run_engine(
         days = list_log_days(data_dir)
         for day in days:
             ingest_log_day(con, data_dir, day, settings)
-        return EngineRun(len(uploads), len(days), resolve_pending(con))
+        resolution = resolve_pending(con)
+        publish(con, warehouse)  # as the Dagster resolution does: `warehouse` is the analysts' copy
+        return EngineRun(len(uploads), len(days), resolution)
     finally:
         con.close()
 

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from subscription_pipeline.orchestration.runner import ReconcileFailed, reconcile
-from subscription_pipeline.warehouse.connection import connect
+from subscription_pipeline.warehouse.connection import connect_engine
 
 EXPORT = Path("exports") / "engage_email_subscriptions.csv"
 
@@ -31,7 +31,7 @@ def test_duplicate_state_key_blocks_exports_and_report(
     report_at = _materialized_at("reconciliation_report")
 
     # A second row for a key no new input touches: the incremental resolution keeps it.
-    con = connect(warehouse)
+    con = connect_engine(warehouse)  # the pipeline's file, not the analysts' copy
     con.execute("INSERT INTO subscription_state SELECT * FROM subscription_state LIMIT 1")
     con.close()
     upload = sample_landing_zone / "uploads" / "20990101T000000Z_one-more.csv"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from subscription_pipeline import paths
 from subscription_pipeline.ingest.api_inbox import pending_inbox_days
 from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, list_uploads
 from subscription_pipeline.ingest.event_logs import list_log_days, log_files_for_day
@@ -26,6 +27,9 @@ class PendingInputs:
 
 
 def read_ledger(warehouse: Path) -> dict[str, LedgerFingerprint]:
+    # The engine's ledger (ingestion writes it); before its first run, the warehouse it adopts.
+    engine = paths.engine_warehouse(warehouse)
+    warehouse = engine if engine.exists() else warehouse
     if not warehouse.exists():
         return {}
     con = connect(warehouse, read_only=True)

@@ -12,7 +12,7 @@ import duckdb
 from subscription_pipeline import paths
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.normalize import DEFAULT_REGION
-from subscription_pipeline.warehouse.connection import connect
+from subscription_pipeline.warehouse.connection import connect_engine
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -41,7 +41,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect(self.warehouse_path(), memory_limit=self.memory_limit or None)
+        # The pipeline's own file; analysts read the copy each resolution publishes.
+        con = connect_engine(self.warehouse_path(), memory_limit=self.memory_limit or None)
         try:
             yield con
         finally:

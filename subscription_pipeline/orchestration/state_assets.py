@@ -12,6 +12,7 @@ from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, Wareho
 from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.upload_reports.error_report import refresh_error_reports
+from subscription_pipeline.warehouse.publish import publish
 
 PREVIEW_ROWS = 20
 
@@ -77,6 +78,8 @@ def resolved_subscriptions(
         record_snapshot(con, run_at)
         # What the API service answers from until the next resolution (it never opens DuckDB).
         publish_snapshot(con, warehouse.data_path())
+        # The analysts' file at --warehouse: this run's tables, swapped in whole.
+        published = publish(con, warehouse.warehouse_path())
         context.log.info(f"resolved {summary.vectors_resolved} contact vectors")
         yield dg.MaterializeResult(
             asset_key="subscription_state",
@@ -84,6 +87,7 @@ def resolved_subscriptions(
                 "dagster/row_count": dg.MetadataValue.int(row_count(con, "subscription_state")),
                 "vectors_resolved": dg.MetadataValue.int(summary.vectors_resolved),
                 "state_changes": dg.MetadataValue.int(transitions),
+                "publish_seconds": dg.MetadataValue.float(round(published.seconds, 2)),
                 "by_channel_and_status": table_preview(
                     con,
                     "SELECT channel, coalesce(status, '(none)') AS status, count(*) AS contacts "

@@ -1,4 +1,8 @@
-"""Opening the warehouse: schema applied, memory bounded, one writer at a time."""
+"""Opening the warehouse: schema applied, memory bounded, one writer at a time.
+
+Two files (docs/warehouse.md): the pipeline writes its engine file (connect_engine); analysts
+and the read-only commands open the published file at --warehouse (connect(..., read_only=True)).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+
+from subscription_pipeline import paths
+from subscription_pipeline.warehouse.publish import adopt
 
 # DuckDB's share of a run's memory; past it, sorts and joins spill to `.duckdb_tmp`. At 5M events
 # the full resolution takes as long with 768MB as with 1GB (512MB: +12%), and a Dagster run
@@ -50,6 +57,19 @@ def connect(
     if not read_only:
         con.execute(schema_sql())
     return con
+
+
+def connect_engine(warehouse: Path, **kwargs: object) -> duckdb.DuckDBPyConnection:
+    """Open the pipeline's engine file for the analysts' warehouse `warehouse` (--warehouse).
+
+    Only the engine is written; `publish.publish` copies it to `warehouse` after a resolution.
+    A warehouse from before the engine file existed becomes the engine's starting point.
+    """
+    warehouse = Path(warehouse)
+    engine = paths.engine_warehouse(warehouse)
+    if not kwargs.get("read_only"):
+        adopt(warehouse, engine)
+    return connect(engine, **kwargs)  # type: ignore[arg-type]
 
 
 def _connect_waiting(
