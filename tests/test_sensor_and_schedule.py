@@ -20,7 +20,11 @@ from subscription_pipeline.orchestration.ingest_assets import csv_uploads
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.runner import reconcile
-from subscription_pipeline.orchestration.schedules import nightly_api_inbox, nightly_reconcile
+from subscription_pipeline.orchestration.schedules import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    nightly_reconcile,
+)
 from subscription_pipeline.orchestration.sensors import upload_sensor
 
 HEADER = "email,email_subscription_status\n"
@@ -128,13 +132,14 @@ def test_sensor_after_a_cli_reconcile_requests_no_runs(
     assert _requests(result) == []
 
 
-def test_nightly_schedule_requests_previous_and_current_received_day() -> None:
+def test_nightly_schedule_requests_one_run_over_previous_and_current_day() -> None:
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2024, 3, 16, 2, 0, tzinfo=UTC)
     )
-    for schedule in (nightly_reconcile, nightly_api_inbox):
-        requests = list(schedule(context))
-        assert [r.partition_key for r in requests] == ["2024-03-15", "2024-03-16"]
-    assert nightly_api_inbox.job_name == "ingest_api_inbox"
+    request = nightly_reconcile(context)
+    assert request.tags[RANGE_START_TAG] == "2024-03-15"
+    assert request.tags[RANGE_END_TAG] == "2024-03-16"
+    assert nightly_reconcile.job_name == "nightly"
     assert nightly_reconcile.cron_schedule == "0 2 * * *"
     assert nightly_reconcile.execution_timezone == "UTC"
+    assert nightly_reconcile.default_status == dg.DefaultScheduleStatus.RUNNING

@@ -58,9 +58,7 @@ def is_stale(path: Path, relative: str, ledger: dict[str, LedgerFingerprint]) ->
     return size_changed or modified > known.ingested_at
 
 
-def find_pending(
-    data_dir: Path, warehouse: Path, *, allow_database: bool = True
-) -> PendingInputs:
+def find_pending(data_dir: Path, warehouse: Path, *, allow_database: bool = True) -> PendingInputs:
     ledger = read_ledger(warehouse, allow_database=allow_database)
     uploads = [
         name
