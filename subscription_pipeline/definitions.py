@@ -5,11 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from subscription_pipeline.orchestration.automation import automation_sensor
-from subscription_pipeline.orchestration.checks import (
-    freshness_checks,
-    freshness_sensor,
-    quality_checks,
-)
+from subscription_pipeline.orchestration.checks import quality_checks
+from subscription_pipeline.orchestration.explain_job import explain_contact_job
 from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
 from subscription_pipeline.orchestration.jobs import (
     ingest_inbox_job,
@@ -42,10 +39,17 @@ defs = dg.Definitions(
         state_exports,
         api_snapshot,
     ],
-    asset_checks=[*quality_checks, *freshness_checks],
-    jobs=[ingest_uploads_job, ingest_logs_job, ingest_inbox_job, resolve_job, nightly_job],
+    asset_checks=quality_checks,
+    jobs=[
+        ingest_uploads_job,
+        ingest_logs_job,
+        ingest_inbox_job,
+        resolve_job,
+        nightly_job,
+        explain_contact_job,
+    ],
     # Every sensor and schedule is on by default: the daemon alone completes the night.
-    sensors=[upload_sensor, automation_sensor, freshness_sensor],
+    sensors=[upload_sensor, automation_sensor],
     schedules=[nightly_reconcile],
     resources={"warehouse": WarehouseResource()},
 )

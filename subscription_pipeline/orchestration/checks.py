@@ -7,7 +7,6 @@ the report downstream then do not run. A warning where it would not (history, re
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import dagster as dg
 import duckdb
@@ -149,18 +148,5 @@ def _checks_of(asset: str) -> dg.AssetChecksDefinition:
 
     return _run
 
-
-# A missed night: the state not materialised for 26 hours (the 02:00 run, plus slack) is a
-# warning on the asset, evaluated by the daemon even when no run happens.
-freshness_checks = dg.build_last_update_freshness_checks(
-    assets=["subscription_state"],
-    lower_bound_delta=timedelta(hours=26),
-    severity=dg.AssetCheckSeverity.WARN,
-)
-freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=600,
-)
 
 quality_checks = [_checks_of("subscription_state"), _checks_of("subscription_history")]

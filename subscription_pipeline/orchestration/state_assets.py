@@ -1,7 +1,7 @@
 """State assets: the resolution of every changed contact vector, its history and error reports."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -56,6 +56,11 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
             automation_condition=AFTER_UPSTREAM,
             owners=[DATA_TEAM],
             tags=asset_tags("state", pii=True),
+            # A missed night shows: warned after 25 hours without a resolution, failed after 26
+            # (the freshness daemon evaluates it, with or without runs).
+            freshness_policy=dg.FreshnessPolicy.time_window(
+                fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
+            ),
             metadata={
                 "dagster/column_schema": STATE_SCHEMA,
                 "dagster/table_name": "subscription_state",
