@@ -41,7 +41,10 @@ def _write_upload(data_dir: Path, name: str, body: str) -> Path:
 def _requests(result) -> list[tuple[str, str]]:
     if isinstance(result, dg.SkipReason) or not result.run_requests:
         return []
-    return [(r.job_name, r.partition_key) for r in result.run_requests]
+    return [
+        (r.job_name, r.partition_key or f"{r.tags[RANGE_START_TAG]}..{r.tags[RANGE_END_TAG]}")
+        for r in result.run_requests
+    ]
 
 
 def _accept_inbox_entry(data_dir: Path, at: datetime) -> None:
@@ -68,9 +71,9 @@ def test_sensor_adds_partitions_and_runs_only_new_or_changed_inputs(tmp_path: Pa
         context = dg.build_sensor_context(instance=instance, resources=resources)
         result = upload_sensor(context)
         assert _requests(result) == [
-            ("ingest_api_inbox", "2024-03-05"),
             ("ingest_uploads", "20240301T000000Z_a.csv"),
             ("ingest_uploads", "20240302T000000Z_b.csv"),
+            ("ingest_api_inbox", "2024-03-05"),
         ]
         (added,) = result.dynamic_partitions_requests
         assert list(added.partition_keys) == ["20240301T000000Z_a.csv", "20240302T000000Z_b.csv"]
@@ -114,6 +117,20 @@ def test_sensor_skips_what_an_ingestion_already_did(tmp_path: Path) -> None:
             dg.build_sensor_context(instance=instance, resources={"warehouse": resource})
         )
         assert _requests(result) == [("ingest_uploads", "20240302T000000Z_b.csv")]
+
+
+def test_sensor_asks_for_consecutive_log_days_in_one_run(
+    tmp_path: Path, sample_landing_zone: Path
+) -> None:
+    resource = WarehouseResource(
+        data_dir=str(sample_landing_zone), warehouse=str(tmp_path / "w.duckdb")
+    )
+    with dg.instance_for_test() as instance:
+        result = upload_sensor(
+            dg.build_sensor_context(instance=instance, resources={"warehouse": resource})
+        )
+    days = [r for r in _requests(result) if r[0] == "ingest_event_logs"]
+    assert days == [("ingest_event_logs", "2024-03-01..2024-03-05")]
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -30,11 +31,45 @@ from subscription_pipeline.orchestration.jobs import (
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
 from subscription_pipeline.orchestration.resources import WarehouseResource
+from subscription_pipeline.orchestration.schedules import RANGE_END_TAG, RANGE_START_TAG
+
+ONE_DAY = timedelta(days=1)
 
 
 def _stat_print(path: Path) -> str:
     stat = path.lstat()  # a symbolic link is fingerprinted, never followed
     return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def day_runs(days: list[str]) -> list[tuple[str, str]]:
+    """Consecutive calendar days as (first, last) ranges: a year of logs dropped at once is a
+    few runs (the assets' single-run backfill policy), not 365."""
+    ranges: list[tuple[str, str]] = []
+    for day in sorted(set(days)):
+        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) == ONE_DAY:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def run_requests(wanted: dict[str, tuple[str, str, str]]) -> list[dg.RunRequest]:
+    """One run per upload; one run per range of consecutive days of each day-partitioned job."""
+    requests = []
+    days_by_job: dict[str, list[str]] = {}
+    for job, partition, _ in sorted(wanted.values()):
+        if job == ingest_uploads_job.name:
+            requests.append(dg.RunRequest(job_name=job, partition_key=partition))
+        else:
+            days_by_job.setdefault(job, []).append(partition)
+    for job, days in sorted(days_by_job.items()):
+        for first, last in day_runs(days):
+            if first == last:
+                requests.append(dg.RunRequest(job_name=job, partition_key=first))
+            else:
+                tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+                requests.append(dg.RunRequest(job_name=job, tags=tags))
+    return requests
 
 
 def _inbox_prints(data_dir: Path, days: list[str]) -> dict[str, str]:
@@ -85,10 +120,7 @@ def upload_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResou
     known = set(context.instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
     new = [name for name in pending.uploads if name not in known]
     return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(job_name=job, partition_key=partition, tags={"input": key})
-            for key, (job, partition, _) in sorted(wanted.items())
-        ],
+        run_requests=run_requests(wanted),
         dynamic_partitions_requests=[
             dg.AddDynamicPartitionsRequest(
                 partitions_def_name=UPLOAD_PARTITIONS_NAME, partition_keys=new
