@@ -17,6 +17,15 @@ AFTER_UPSTREAM = (
     & ~dg.AutomationCondition.in_progress()
 ).with_label("after upstream lands")
 
+# The API inbox may stay empty for days, and the UI asks, in red, before materialising the state
+# whether to go on without an upstream that was never materialised. The automation's first
+# tick therefore ingests today's inbox day once (usually empty) when it is missing.
+INBOX_OPENS = (
+    dg.AutomationCondition.initial_evaluation()
+    & dg.AutomationCondition.in_latest_time_window()
+    & dg.AutomationCondition.missing()
+).with_label("today's inbox day, on the first tick")
+
 # Checks run whenever their asset is requested or updated, in the same run: a blocking check
 # that fails then stops what is downstream of its asset in that run.
 WITH_ITS_ASSET = dg.AutomationCondition.eager().with_label("with its asset")

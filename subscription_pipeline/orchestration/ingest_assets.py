@@ -10,6 +10,7 @@ from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, ingest_upload
 from subscription_pipeline.ingest.event_logs import ingest_log_day, log_files_for_day
 from subscription_pipeline.ingest.ledger_file import publish_ledger
 from subscription_pipeline.ingest.store import LedgerEntry
+from subscription_pipeline.orchestration.automation import INBOX_OPENS
 from subscription_pipeline.orchestration.partitions import (
     inbox_day_partitions,
     log_day_partitions,
@@ -111,6 +112,7 @@ def ingestion_asset(
     kinds: set[str],
     description: str,
     check: tuple[str, str, str] | None = None,
+    automation_condition: dg.AutomationCondition | None = None,
 ):
     """One partition per input unit, a backfill range in one run, and the warehouse's one writer.
 
@@ -127,6 +129,7 @@ def ingestion_asset(
         tags=asset_tags("ingestion", pii=True),
         description=description,
         check_specs=[partition_check(check, partitions_def)] if check else None,
+        automation_condition=automation_condition,
     )
 
 
@@ -213,6 +216,7 @@ def event_logs(
     inbox_day_partitions,
     {"duckdb", "sqlite"},
     "Requests accepted by the API service (data/inbox), by day of acceptance (UTC).",
+    automation_condition=INBOX_OPENS,
 )
 def api_inbox(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
