@@ -7,13 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from subscription_pipeline.definitions import defs
+from subscription_pipeline.orchestration.checks import to_dagster
 from subscription_pipeline.orchestration.explain_job import explain_contact_job
 from subscription_pipeline.orchestration.ingest_assets import csv_uploads
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.state_assets import resolved_subscriptions
+from subscription_pipeline.quality import CheckResult
 
 UPLOAD = "20240301T000000Z_a.csv"
 BODY = (
@@ -110,3 +113,17 @@ def test_explain_contact_job_prints_the_timeline(tmp_path: Path) -> None:
         assert "newsletter" in timeline
         run = instance.get_run_by_id(result.run_id)
         assert run.tags["pii"] == "true"
+
+
+def test_a_failed_check_names_no_contact_in_its_metadata() -> None:
+    failures = pl.DataFrame(
+        {"channel": ["email", "sms"], "contact": ["olivia.stone@example.org", "+17202634410"]}
+    )
+    result = CheckResult(
+        "state_key_unique", False, failures, "❌ 2 duplicate keys\n\n| olivia.stone@example.org |"
+    )
+    key = dg.AssetCheckKey(dg.AssetKey("subscription_state"), "state_key_unique")
+    evaluation = to_dagster(result, dg.AssetCheckSeverity.ERROR, key)
+    text = _metadata_text(evaluation.metadata)
+    assert "olivia.stone" not in text and "7202634410" not in text
+    assert "o***@example.org" in text

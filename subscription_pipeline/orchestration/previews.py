@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 import duckdb
+import polars as pl
 
 PREVIEW_ROWS = 20
 
@@ -64,3 +65,25 @@ def table_preview(con: duckdb.DuckDBPyConnection, sql: str) -> dg.MetadataValue:
         "| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.rows()
     ]
     return dg.MetadataValue.md("\n".join([header, rule, *rows]))
+
+
+_EMAIL = r"^[^@\s]+@[^@\s]+$"
+_PHONE = r"^\+?[0-9][0-9 ()-]{5,}$"
+
+
+def mask_contacts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell that looks like an email address or a phone number, masked."""
+    masked = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        value = pl.col(name)
+        masked.append(
+            pl.when(value.str.contains(_EMAIL))
+            .then(value.str.slice(0, 1) + "***@" + value.str.split("@").list.last())
+            .when(value.str.contains(_PHONE))
+            .then(value.str.slice(0, 2) + "***" + value.str.slice(-2))
+            .otherwise(value)
+            .alias(name)
+        )
+    return frame.with_columns(masked) if masked else frame
