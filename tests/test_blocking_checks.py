@@ -1,4 +1,5 @@
-"""The blocking asset checks stop the exports and the report in the run where they fail."""
+"""The blocking asset checks stop the exports, the report and the API snapshot in the run where
+they fail: nothing that failed them is published."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from subscription_pipeline.api.snapshot import Snapshot
 from subscription_pipeline.orchestration.runner import ReconcileFailed, reconcile
 from subscription_pipeline.warehouse.connection import connect_engine
 
 EXPORT = Path("exports") / "engage_email_subscriptions.csv"
+NEW_VECTOR = ("email", "new.person@example.com")
+SNAPSHOT = Path("snapshot") / "subscription_state.parquet"
 
 
 def _materialized_at(key: str) -> float:
@@ -21,12 +25,15 @@ def _materialized_at(key: str) -> float:
 
 
 @pytest.mark.timeout(600)
-def test_duplicate_state_key_blocks_exports_and_report(
+@pytest.mark.slow
+def test_duplicate_state_key_blocks_exports_report_and_snapshot(
     dagster_home: Path, sample_landing_zone: Path, tmp_path: Path
 ) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     assert all(run.success for run in reconcile(sample_landing_zone, warehouse).runs)
     exported = (sample_landing_zone / EXPORT).read_bytes()
+    served = (sample_landing_zone / SNAPSHOT).read_bytes()
+    snapshot_at = _materialized_at("api_snapshot")
     exports_at = _materialized_at("state_exports")
     report_at = _materialized_at("reconciliation_report")
 
@@ -44,6 +51,10 @@ def test_duplicate_state_key_blocks_exports_and_report(
     assert _materialized_at("state_exports") == exports_at
     assert _materialized_at("reconciliation_report") == report_at
     assert (sample_landing_zone / EXPORT).read_bytes() == exported
+    # The API service answers from the snapshot that passed, not from the failed state.
+    assert _materialized_at("api_snapshot") == snapshot_at
+    assert (sample_landing_zone / SNAPSHOT).read_bytes() == served
+    assert len(Snapshot(sample_landing_zone / SNAPSHOT).lookup([NEW_VECTOR])) == 0
     with dg.DagsterInstance.get() as instance:
         evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(dg.AssetKey("subscription_state"), "state_key_unique")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from subscription_pipeline.orchestration.state_assets import PREVIEW_ROWS, table_preview
+from subscription_pipeline.orchestration.previews import PREVIEW_ROWS, table_preview
 
 
 def test_preview_keeps_the_first_rows_in_order() -> None:

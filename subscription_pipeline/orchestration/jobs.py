@@ -36,3 +36,13 @@ resolve_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("state", "reporting"),
     description="Resolve every changed contact vector, then the error reports and the report.",
 )
+
+nightly_job = dg.define_asset_job(
+    "nightly",
+    selection=dg.AssetSelection.assets("event_logs", "api_inbox")
+    | dg.AssetSelection.groups("state", "reporting"),
+    partitions_def=log_day_partitions,
+    description="The night in one run: the event logs and the API inbox of the chosen days, "
+    "then the resolution, its checks, the error reports, the report, the exports and the API "
+    "snapshot (held back when a blocking check fails).",
+)

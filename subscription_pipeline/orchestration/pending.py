@@ -1,4 +1,9 @@
-"""What a reconcile must ingest: inputs not in the ledger, or changed since their ingestion."""
+"""What must be ingested: inputs not in the ledger, or changed since their ingestion.
+
+One answer for the CLI's `reconcile` and for the upload sensor: both read the ledger file that
+every ingestion publishes beside the warehouse (`ingest/ledger_file.py`), never the database
+itself, and the API inbox's own marks of what was ingested.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,8 @@ from subscription_pipeline import paths
 from subscription_pipeline.ingest.api_inbox import pending_inbox_days
 from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, list_uploads
 from subscription_pipeline.ingest.event_logs import list_log_days, log_files_for_day
+from subscription_pipeline.ingest.ledger_file import LedgerFingerprint, read_ledger_file
 from subscription_pipeline.warehouse.connection import connect
-
-
-@dataclass(frozen=True)
-class LedgerFingerprint:
-    size_bytes: int | None
-    ingested_at: datetime
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,17 @@ class PendingInputs:
     inbox_days: list[str] = field(default_factory=list)
 
 
-def read_ledger(warehouse: Path) -> dict[str, LedgerFingerprint]:
+def read_ledger(warehouse: Path, *, allow_database: bool = True) -> dict[str, LedgerFingerprint]:
+    """The ledger file; without one, the engine's table (a warehouse from before the file
+    existed) unless the caller must not open the database (a sensor): then everything is new,
+    and the first ingestion publishes the file."""
+    published = read_ledger_file(warehouse)
+    if published is not None:
+        return published
     # The engine's ledger (ingestion writes it); before its first run, the warehouse it adopts.
     engine = paths.engine_warehouse(warehouse)
     warehouse = engine if engine.exists() else warehouse
-    if not warehouse.exists():
+    if not allow_database or not warehouse.exists():
         return {}
     con = connect(warehouse, read_only=True)
     try:
@@ -56,8 +62,8 @@ def is_stale(path: Path, relative: str, ledger: dict[str, LedgerFingerprint]) ->
     return size_changed or modified > known.ingested_at
 
 
-def find_pending(data_dir: Path, warehouse: Path) -> PendingInputs:
-    ledger = read_ledger(warehouse)
+def find_pending(data_dir: Path, warehouse: Path, *, allow_database: bool = True) -> PendingInputs:
+    ledger = read_ledger(warehouse, allow_database=allow_database)
     uploads = [
         name
         for name in list_uploads(data_dir)

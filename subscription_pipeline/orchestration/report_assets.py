@@ -5,9 +5,12 @@ import base64
 import dagster as dg
 
 from subscription_pipeline.export import export_state
+from subscription_pipeline.orchestration.automation import AFTER_UPSTREAM
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from subscription_pipeline.orchestration.state_assets import AFTER_UPSTREAM
+from subscription_pipeline.orchestration.snapshot_release import release_snapshot
+from subscription_pipeline.orchestration.tags import DATA_TEAM, asset_tags
 from subscription_pipeline.report import report_markdown, state_chart_png, state_counts
+from subscription_pipeline.warehouse.publish import publish
 
 
 @dg.asset(
@@ -16,6 +19,8 @@ from subscription_pipeline.report import report_markdown, state_chart_png, state
     group_name="reporting",
     kinds={"markdown"},
     automation_condition=AFTER_UPSTREAM,
+    owners=[DATA_TEAM],
+    tags=asset_tags("reporting", pii=False),
     description="Counts by channel and status, changes since the previous run, rejections, "
     "and a chart of state counts over time.",
 )
@@ -56,6 +61,8 @@ def reconciliation_report(
     group_name="reporting",
     kinds={"parquet", "csv"},
     automation_condition=AFTER_UPSTREAM,
+    owners=[DATA_TEAM],
+    tags=asset_tags("reporting", pii=True),
     description="The state as Parquet, and Engage's 'Subscriptions with SQL Traits' files as CSV "
     "and Parquet. Runs only after the blocking checks of subscription_state pass.",
 )
@@ -74,4 +81,33 @@ def state_exports(
             **{f"rows/{name}": dg.MetadataValue.int(rows) for name, rows in result.rows.items()},
             "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in result.files.values())),
         }
+    )
+
+
+@dg.asset(
+    deps=["subscription_state"],
+    group_name="reporting",
+    kinds={"parquet", "duckdb"},
+    automation_condition=AFTER_UPSTREAM,
+    owners=[DATA_TEAM],
+    tags=asset_tags("serving", pii=True),
+    pool=WAREHOUSE_POOL,
+    description="What readers see, published only after the blocking checks of "
+    "subscription_state pass: the state snapshot the API service answers from (data/snapshot/) "
+    "and the analysts' warehouse file (a copy of the engine file, swapped in whole).",
+)
+def api_snapshot(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    published = release_snapshot(warehouse.data_path())
+    if published is None:
+        context.log.info("no new snapshot staged since the last release; the service's is kept")
+    with warehouse.connection() as con:
+        analysts = publish(con, warehouse.warehouse_path())
+    return dg.MaterializeResult(
+        metadata={
+            "published": dg.MetadataValue.bool(published is not None),
+            "warehouse_publish_seconds": dg.MetadataValue.float(round(analysts.seconds, 2)),
+        }
+        | ({"path": dg.MetadataValue.path(str(published))} if published else {})
     )

@@ -1,42 +1,42 @@
 """State assets: the resolution of every changed contact vector, its history and error reports."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
 
-from subscription_pipeline.api.snapshot import publish_snapshot
+from subscription_pipeline.orchestration.automation import AFTER_UPSTREAM
 from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
+from subscription_pipeline.orchestration.previews import (
+    STATE_COUNTS_SQL,
+    STATE_PREVIEW_SQL,
+    STATE_SCHEMA,
+    table_preview,
+)
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from subscription_pipeline.orchestration.snapshot_release import stage_snapshot
+from subscription_pipeline.orchestration.tags import DATA_TEAM, asset_tags
 from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.upload_reports.error_report import refresh_error_reports
-from subscription_pipeline.warehouse.publish import publish
-
-PREVIEW_ROWS = 20
-
-# Unattended: once any ingestion partition lands (sensor run, nightly schedule, backfill), resolve.
-# Not `eager()`: that waits for *every* upstream partition, and most days have no logs.
-AFTER_UPSTREAM = (
-    dg.AutomationCondition.any_deps_updated().since_last_handled()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
-).with_label("after upstream lands")
 
 
-def table_preview(con: duckdb.DuckDBPyConnection, sql: str) -> dg.MetadataValue:
-    """A markdown preview of a query's first rows (the SQL is fixed code, never input)."""
-    # LIMIT in DuckDB: fetching the whole result to keep 20 rows cost ~1 GiB at 2.4M rows.
-    frame = con.sql(sql).limit(PREVIEW_ROWS).pl()
-    if frame.is_empty():
-        return dg.MetadataValue.md("_no rows_")
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    rows = [
-        "| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.rows()
-    ]
-    return dg.MetadataValue.md("\n".join([header, rule, *rows]))
+def counts_table(con: duckdb.DuckDBPyConnection) -> dg.MetadataValue:
+    """Rows by channel, email group and status (no contact in it), as a table the UI sorts."""
+    frame = con.sql(STATE_COUNTS_SQL).pl()
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(row) for row in frame.to_dicts()],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("channel", "string"),
+                dg.TableColumn("group", "string"),
+                dg.TableColumn("status", "string"),
+                dg.TableColumn("contacts", "int"),
+                dg.TableColumn("locked", "int"),
+            ]
+        ),
+    )
 
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -54,6 +54,17 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
             kinds={"duckdb"},
             group_name="state",
             automation_condition=AFTER_UPSTREAM,
+            owners=[DATA_TEAM],
+            tags=asset_tags("state", pii=True),
+            # A missed night shows: warned after 25 hours without a resolution, failed after 26
+            # (the freshness daemon evaluates it, with or without runs).
+            freshness_policy=dg.FreshnessPolicy.time_window(
+                fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
+            ),
+            metadata={
+                "dagster/column_schema": STATE_SCHEMA,
+                "dagster/table_name": "subscription_state",
+            },
         ),
         dg.AssetSpec(
             "subscription_history",
@@ -62,6 +73,9 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
             kinds={"duckdb"},
             group_name="state",
             automation_condition=AFTER_UPSTREAM,
+            owners=[DATA_TEAM],
+            tags=asset_tags("state", pii=True),
+            metadata={"dagster/table_name": "subscription_history"},
         ),
     ],
     pool=WAREHOUSE_POOL,
@@ -76,10 +90,8 @@ def resolved_subscriptions(
         summary = resolve_pending(con)
         transitions = record_transitions(con, run_at)
         record_snapshot(con, run_at)
-        # What the API service answers from until the next resolution (it never opens DuckDB).
-        publish_snapshot(con, warehouse.data_path())
-        # The analysts' file at --warehouse: this run's tables, swapped in whole.
-        published = publish(con, warehouse.warehouse_path())
+        # What the API service will answer from, once the blocking checks passed (api_snapshot).
+        stage_snapshot(con, warehouse.data_path())
         context.log.info(f"resolved {summary.vectors_resolved} contact vectors")
         yield dg.MaterializeResult(
             asset_key="subscription_state",
@@ -87,16 +99,8 @@ def resolved_subscriptions(
                 "dagster/row_count": dg.MetadataValue.int(row_count(con, "subscription_state")),
                 "vectors_resolved": dg.MetadataValue.int(summary.vectors_resolved),
                 "state_changes": dg.MetadataValue.int(transitions),
-                "publish_seconds": dg.MetadataValue.float(round(published.seconds, 2)),
-                "by_channel_and_status": table_preview(
-                    con,
-                    "SELECT channel, coalesce(status, '(none)') AS status, count(*) AS contacts "
-                    "FROM subscription_state WHERE subscription_group IS NULL "
-                    "GROUP BY ALL ORDER BY ALL",
-                ),
-                "preview": table_preview(
-                    con, "SELECT * FROM subscription_state ORDER BY status_at DESC NULLS LAST"
-                ),
+                "counts": counts_table(con),
+                "preview": table_preview(con, STATE_PREVIEW_SQL),
             },
         )
         yield dg.MaterializeResult(
@@ -118,6 +122,8 @@ def resolved_subscriptions(
     group_name="state",
     kinds={"csv"},
     automation_condition=AFTER_UPSTREAM,
+    owners=[DATA_TEAM],
+    tags=asset_tags("reporting", pii=True),
     description="Per upload, an Engage-format error CSV (rejected rows and blocked outcomes).",
 )
 def upload_error_reports(
