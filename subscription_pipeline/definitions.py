@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from subscription_pipeline.orchestration.checks import quality_checks
+from subscription_pipeline.orchestration.executors import pipeline_executor
 from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
 from subscription_pipeline.orchestration.jobs import (
     ingest_inbox_job,
@@ -36,4 +37,6 @@ defs = dg.Definitions(
     sensors=[upload_sensor],
     schedules=[nightly_reconcile, nightly_api_inbox],
     resources={"warehouse": WarehouseResource()},
+    # Steps run in-process, in local processes or on Celery workers, chosen per run.
+    executor=pipeline_executor,
 )

@@ -1,0 +1,35 @@
+"""`subscription-pipeline worker`: a Celery worker that runs the pipeline's Dagster steps."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from subscription_pipeline.orchestration.executors import CELERY_QUEUE, broker_url
+
+
+def worker_command(name: str | None, concurrency: int, loglevel: str = "INFO") -> list[str]:
+    """The `celery worker` command line; the broker comes from the environment, checked here."""
+    broker_url()  # fail now with a clear message rather than inside Celery
+    node = f"{name or 'pipeline'}@{socket.gethostname()}"
+    return [
+        str(Path(sys.executable).parent / "celery"),
+        "-A",
+        "subscription_pipeline.orchestration.celery_app",
+        "worker",
+        "--hostname",
+        node,
+        "--queues",
+        CELERY_QUEUE,
+        "--concurrency",
+        str(concurrency),
+        # One task at a time per process: a long partition must not hold queued steps hostage.
+        "--prefetch-multiplier",
+        "1",
+        "--loglevel",
+        loglevel,
+        # Steps are Dagster's to retry; no remote control traffic needed between workers.
+        "--without-gossip",
+        "--without-mingle",
+    ]
