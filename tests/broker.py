@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from subscription_pipeline.orchestration.executors import BROKER_ENV
@@ -71,11 +72,17 @@ def redis_broker(work_dir: Path) -> Iterator[str]:
         log.close()
 
 
+@dataclass(frozen=True)
+class Worker:
+    log: Path
+    pid: int  # the Celery parent process (the CLI execs into it)
+
+
 @contextmanager
 def celery_workers(
     names: list[str], env: dict[str, str], log_dir: Path, timeout: float = 180
-) -> Iterator[dict[str, Path]]:
-    """`subscription-pipeline worker --name N` for each name; yields each worker's log file."""
+) -> Iterator[dict[str, Worker]]:
+    """`subscription-pipeline worker --name N` for each name; yields each worker's log and pid."""
     logs = {name: log_dir / f"worker-{name}.log" for name in names}
     processes: list[subprocess.Popen] = []
     handles = []
@@ -99,7 +106,7 @@ def celery_workers(
                 return " ready." in logs[name].read_text()
 
             _wait_for(ready, timeout, f"worker {name}")
-        yield logs
+        yield {name: Worker(logs[name], p.pid) for name, p in zip(names, processes, strict=True)}
     finally:
         for process in processes:
             _stop(process)

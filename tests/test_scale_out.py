@@ -96,9 +96,9 @@ def test_two_celery_workers_give_the_in_process_tables(
     with redis_broker(tmp_path) as broker:
         monkeypatch.setenv(BROKER_ENV, broker)
         env = os.environ | {"DAGSTER_HOME": str(dagster_home), BROKER_ENV: broker}
-        with celery_workers(["scale-a", "scale-b"], env, tmp_path) as logs:
+        with celery_workers(["scale-a", "scale-b"], env, tmp_path) as workers:
             result = reconcile(zone, zone / "warehouse.duckdb", executor="celery")
-            steps = {name: STEP_LINE.findall(log.read_text()) for name, log in logs.items()}
+            steps = {name: STEP_LINE.findall(w.log.read_text()) for name, w in workers.items()}
 
     assert all(record.success for record in result.runs)
     assert_same_tables(in_process_warehouse, zone / "warehouse.duckdb")

@@ -27,6 +27,9 @@ _CELERY_CONFIG = CELERY_CONFIG | {
 }
 EXECUTORS = ("in_process", "multiprocess", "celery")
 BROKER_ENV = "SUBSCRIPTION_BROKER_URL"
+# The engine of runs launched without an `execution` section (UI, sensor, schedule); a
+# deployment sets it to 'celery' on every machine.
+DEFAULT_EXECUTOR_ENV = "SUBSCRIPTION_EXECUTOR"
 CELERY_QUEUE = "dagster"  # dagster-celery's own queue name; workers listen on it
 
 
@@ -41,6 +44,14 @@ def broker_url() -> str:
             f"the celery executor needs a broker: set {BROKER_ENV} (e.g. redis://127.0.0.1:6379/0)"
         )
     return url
+
+
+def default_executor() -> str:
+    """SUBSCRIPTION_EXECUTOR, else Dagster's own default for a launched run (multiprocess)."""
+    name = os.environ.get(DEFAULT_EXECUTOR_ENV, "").strip() or "multiprocess"
+    if name not in EXECUTORS:
+        raise ValueError(f"{DEFAULT_EXECUTOR_ENV}={name!r}: choose one of {', '.join(EXECUTORS)}")
+    return name
 
 
 def celery_app_args(broker: str | None = None, backend: str | None = None) -> dict:
@@ -67,8 +78,7 @@ def celery_app_args(broker: str | None = None, backend: str | None = None) -> di
                 "celery": dg.Field(_CELERY_CONFIG, is_required=False),
             }
         ),
-        # Dagster's own default for a job launched from the UI, as before this executor.
-        default_value={"multiprocess": {}},
+        default_value={default_executor(): {}},
     ),
     requirements=dg.multiple_process_executor_requirements(),
 )
