@@ -116,8 +116,8 @@ def run_case(out: Path, days: int, workers: int, events_per_day: int) -> dict:
     with redis_broker(case) as broker:
         env |= {"DAGSTER_HOME": str(home), "SUBSCRIPTION_BROKER_URL": broker}
         names = [f"bench-{n}" for n in range(1, workers + 1)]
-        with celery_workers(names, env, case) as workers:
-            roots = {name: worker.pid for name, worker in workers.items()}
+        with celery_workers(names, env, case) as started_workers:
+            roots = {name: worker.pid for name, worker in started_workers.items()}
             sampler = PeakSampler(roots)
             sampler.start()
             started = time.monotonic()
@@ -132,7 +132,7 @@ def run_case(out: Path, days: int, workers: int, events_per_day: int) -> dict:
             wall = time.monotonic() - started
             sampler.stop.set()
             sampler.join()
-            texts = {name: w.log.read_text() for name, w in workers.items()}
+            texts = {name: w.log.read_text() for name, w in started_workers.items()}
     per_day: dict[str, float] = {}
     for text in texts.values():
         per_day |= per_day_seconds(text)

@@ -17,6 +17,7 @@ from subscription_pipeline.orchestration.report_assets import reconciliation_rep
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.schedules import nightly_api_inbox, nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
+from subscription_pipeline.orchestration.staged_jobs import stage_event_logs
 from subscription_pipeline.orchestration.state_assets import (
     resolved_subscriptions,
     upload_error_reports,
@@ -33,7 +34,7 @@ defs = dg.Definitions(
         state_exports,
     ],
     asset_checks=quality_checks,
-    jobs=[ingest_uploads_job, ingest_logs_job, ingest_inbox_job, resolve_job],
+    jobs=[ingest_uploads_job, ingest_logs_job, ingest_inbox_job, resolve_job, stage_event_logs],
     sensors=[upload_sensor],
     schedules=[nightly_reconcile, nightly_api_inbox],
     resources={"warehouse": WarehouseResource()},

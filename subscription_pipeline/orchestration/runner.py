@@ -21,6 +21,13 @@ from subscription_pipeline.orchestration.executors import broker_url
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
 
+STAGED_LOGS_JOB = "stage_event_logs"
+
+
+def staged_days_config(days: list[str]) -> dict:
+    return {"ops": {"log_days_to_stage": {"config": {"days": sorted(set(days))}}}}
+
+
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 LAUNCHED_BY_TAG = "subscription_pipeline/launched_by"
@@ -200,12 +207,19 @@ def run_partitions(
             instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, new)
         order = list(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
         planned = [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
-        planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
+        if executor == "in_process":
+            planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
+        elif pending.log_days:
+            # Parallel engines: one step per day off the warehouse, then one loading step.
+            planned.append((STAGED_LOGS_JOB, None))
         planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
         # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
         planned.append(("resolve_state", None))
         for job_name, partition_range in planned:
-            record = run_job(defs, instance, job_name, run_config, partition_range, executor)
+            config = run_config
+            if job_name == STAGED_LOGS_JOB:
+                config = run_config | staged_days_config(pending.log_days)
+            record = run_job(defs, instance, job_name, config, partition_range, executor)
             result.runs.append(record)
             if not record.success:
                 raise ReconcileFailed(
