@@ -6,8 +6,6 @@ days are recorded as materializations of the `event_logs` asset's partitions, as
 ingest_event_logs job does.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 from subscription_pipeline.ingest.log_layout import log_files_for_day
