@@ -4,8 +4,8 @@ For each (days, workers) case: generate a landing zone of `--events-per-day` x d
 private redis-server and N `subscription-pipeline worker`s, run `reconcile --executor celery`
 against a fresh warehouse and Dagster instance, and record:
 - wall time of the reconcile;
-- per received day: the time between consecutive per-day log lines of the `event_logs` step in
-  the worker logs (the first day from the step's start);
+- per received day: the duration of its `stage_log_day_step` in the worker logs (a Celery task:
+  Dagster step set-up, reading and parsing the day, writing its Parquet files);
 - peak RSS of each worker: max over its processes (Celery parent and pool children) of VmHWM,
   sampled every 0.2 s from /proc.
 
@@ -33,8 +33,9 @@ sys.path.insert(0, str(REPO / "tests"))
 from broker import celery_workers, redis_broker  # noqa: E402
 
 BIN = Path(sys.executable).parent
-DAY_LINE = re.compile(r"^\[(\S+ \S+): .*event_logs - (\d{4}-\d{2}-\d{2}): \d+ files")
-STEP_START = re.compile(r"^\[(\S+ \S+): .*starting run \S+ step event_logs")
+STEP_LINE = re.compile(
+    r"^\[(\S+ \S+): .*(starting|finished) run \S+ step stage_log_day_step\[(\w+)\]"
+)
 
 
 def _stamp(text: str) -> float:
@@ -82,15 +83,17 @@ class PeakSampler(threading.Thread):
 
 
 def per_day_seconds(log: str) -> dict[str, float]:
+    """Each staged day's step: from the worker's 'starting' line to its 'finished' line."""
+    started: dict[str, float] = {}
     times: dict[str, float] = {}
-    previous = None
     for line in log.splitlines():
-        if match := STEP_START.match(line):
-            previous = _stamp(match.group(1))
-        elif (match := DAY_LINE.match(line)) and previous is not None:
-            now = _stamp(match.group(1))
-            times[match.group(2)] = round(now - previous, 2)
-            previous = now
+        if match := STEP_LINE.match(line):
+            stamp, what, key = match.groups()
+            day = key.replace("_", "-")
+            if what == "starting":
+                started[day] = _stamp(stamp)
+            elif day in started:
+                times[day] = round(_stamp(stamp) - started[day], 2)
     return times
 
 
