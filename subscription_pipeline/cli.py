@@ -176,8 +176,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from subscription_pipeline.orchestration.executors import BrokerNotConfiguredError
-    from subscription_pipeline.orchestration.runner import ensure_dagster_home
-    from subscription_pipeline.orchestration.worker import worker_command
+    from subscription_pipeline.orchestration.worker import worker_command, worker_dagster_home
 
     try:
         command = worker_command(args.name, args.concurrency)
@@ -185,7 +184,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
     # The worker writes its steps' events to the same instance as the run that submitted them.
-    print(f"DAGSTER_HOME={ensure_dagster_home()}", flush=True)
+    print(f"DAGSTER_HOME={worker_dagster_home()}", flush=True)
     os.execv(command[0], command)
     return 0  # not reached
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
 
+from subscription_pipeline import paths
 from subscription_pipeline.orchestration.executors import CELERY_QUEUE, broker_url
+
+
+def worker_dagster_home() -> Path:
+    """The instance the worker writes step events to: DAGSTER_HOME, else the repo's folder
+    (the same default `reconcile` uses), absolute as Dagster requires."""
+    home = paths.default_dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
 
 
 def worker_command(name: str | None, concurrency: int, loglevel: str = "INFO") -> list[str]:
