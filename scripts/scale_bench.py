@@ -82,6 +82,21 @@ class PeakSampler(threading.Thread):
             time.sleep(0.2)
 
 
+PEAK_LINE = re.compile(r"finished run \S+ step (\S+) \(task \S+\): \w+, peak RSS (\d+) MiB")
+
+
+def step_peaks(log: str) -> dict[str, int]:
+    """Peak RSS per step name (staged days folded into one), from the workers' 'finished' lines.
+
+    With --max-tasks-per-child 1 each step runs in a fresh process, so it is that step's own.
+    """
+    peaks: dict[str, int] = {}
+    for step, mib in PEAK_LINE.findall(log):
+        name = "stage_log_day_step" if step.startswith("stage_log_day_step[") else step
+        peaks[name] = max(peaks.get(name, 0), int(mib))
+    return peaks
+
+
 def per_day_seconds(log: str) -> dict[str, float]:
     """Each staged day's step: from the worker's 'starting' line to its 'finished' line."""
     started: dict[str, float] = {}
@@ -97,7 +112,9 @@ def per_day_seconds(log: str) -> dict[str, float]:
     return times
 
 
-def run_case(out: Path, days: int, workers: int, events_per_day: int) -> dict:
+def run_case(
+    out: Path, days: int, workers: int, events_per_day: int, max_tasks_per_child: int | None
+) -> dict:
     zone = out / f"zone_{days}d"
     if not zone.exists():
         subprocess.run(
@@ -108,7 +125,11 @@ def run_case(out: Path, days: int, workers: int, events_per_day: int) -> dict:
             ],
             check=True,
         )  # fmt: skip
-    case = out / f"case_{days}d_{workers}w"
+    case = (
+        out / f"case_{days}d_{workers}w"
+        if not max_tasks_per_child
+        else out / f"case_{days}d_{workers}w_r"
+    )
     shutil.rmtree(case, ignore_errors=True)
     home = case / "dagster_home"
     home.mkdir(parents=True)
@@ -119,7 +140,8 @@ def run_case(out: Path, days: int, workers: int, events_per_day: int) -> dict:
     with redis_broker(case) as broker:
         env |= {"DAGSTER_HOME": str(home), "SUBSCRIPTION_BROKER_URL": broker}
         names = [f"bench-{n}" for n in range(1, workers + 1)]
-        with celery_workers(names, env, case) as started_workers:
+        recycle = ("--max-tasks-per-child", str(max_tasks_per_child)) if max_tasks_per_child else ()
+        with celery_workers(names, env, case, extra_args=recycle) as started_workers:
             roots = {name: worker.pid for name, worker in started_workers.items()}
             sampler = PeakSampler(roots)
             sampler.start()
@@ -137,8 +159,11 @@ def run_case(out: Path, days: int, workers: int, events_per_day: int) -> dict:
             sampler.join()
             texts = {name: w.log.read_text() for name, w in started_workers.items()}
     per_day: dict[str, float] = {}
+    peaks: dict[str, int] = {}
     for text in texts.values():
         per_day |= per_day_seconds(text)
+        for step, mib in step_peaks(text).items():
+            peaks[step] = max(peaks.get(step, 0), mib)
     values = sorted(per_day.values())
     return {
         "days": days,
@@ -148,6 +173,8 @@ def run_case(out: Path, days: int, workers: int, events_per_day: int) -> dict:
         "per_day_s": per_day,
         "per_day_median_s": values[len(values) // 2] if values else None,
         "worker_peak_rss_mib": {n: round(kib / 1024) for n, kib in sampler.peak.items()},
+        "max_tasks_per_child": max_tasks_per_child,
+        "step_peak_rss_mib": peaks,
         "steps_per_worker": {n: t.count("starting run") for n, t in texts.items()},
     }
 
@@ -157,13 +184,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, nargs="+", default=[20])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--events-per-day", type=int, default=20_000)
+    parser.add_argument("--max-tasks-per-child", type=int, default=None)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "work" / "scale")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
     for days in args.days:
         for workers in args.workers:
-            result = run_case(args.out.resolve(), days, workers, args.events_per_day)
+            result = run_case(
+                args.out.resolve(), days, workers, args.events_per_day, args.max_tasks_per_child
+            )
             print(json.dumps(result), flush=True)
             results.append(result)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -179,7 +179,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from subscription_pipeline.orchestration.worker import worker_command, worker_dagster_home
 
     try:
-        command = worker_command(args.name, args.concurrency)
+        command = worker_command(
+            args.name, args.concurrency, max_tasks_per_child=args.max_tasks_per_child
+        )
     except BrokerNotConfiguredError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
@@ -265,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default=None, help="worker node name (default: pipeline)")
     worker.add_argument(
         "--concurrency", type=int, default=1, help="steps this worker runs at once (default: 1)"
+    )
+    worker.add_argument(
+        "--max-tasks-per-child",
+        type=int,
+        default=None,
+        help="replace a worker process after this many steps (default: never)",
     )
     worker.set_defaults(handler=cmd_worker)
 

@@ -80,7 +80,11 @@ class Worker:
 
 @contextmanager
 def celery_workers(
-    names: list[str], env: dict[str, str], log_dir: Path, timeout: float = 180
+    names: list[str],
+    env: dict[str, str],
+    log_dir: Path,
+    timeout: float = 180,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[dict[str, Worker]]:
     """`subscription-pipeline worker --name N` for each name; yields each worker's log and pid."""
     logs = {name: log_dir / f"worker-{name}.log" for name in names}
@@ -92,7 +96,7 @@ def celery_workers(
             handles.append(handle)
             processes.append(
                 subprocess.Popen(
-                    [str(VENV_BIN / "subscription-pipeline"), "worker", "--name", name],
+                    [VENV_BIN / "subscription-pipeline", "worker", "--name", name, *extra_args],
                     env=env,
                     stdout=handle,
                     stderr=subprocess.STDOUT,

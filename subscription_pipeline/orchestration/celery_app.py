@@ -7,6 +7,7 @@ SUBSCRIPTION_BROKER_URL, the same settings the submitting run uses (executors.ce
 from __future__ import annotations
 
 import logging
+import resource
 
 from celery.signals import task_postrun, task_prerun
 from dagster._grpc.types import ExecuteStepArgs
@@ -46,4 +47,6 @@ def _log_step_end(
 ) -> None:
     label = _step_label(kwargs)
     if label:
-        logger.info("finished %s (task %s): %s", label, task_id, state)
+        # Linux reports ru_maxrss in KiB: the peak of this pool process so far.
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        logger.info("finished %s (task %s): %s, peak RSS %d MiB", label, task_id, state, peak_mib)

@@ -20,10 +20,17 @@ def worker_dagster_home() -> Path:
     return home
 
 
-def worker_command(name: str | None, concurrency: int, loglevel: str = "INFO") -> list[str]:
+def worker_command(
+    name: str | None,
+    concurrency: int,
+    loglevel: str = "INFO",
+    max_tasks_per_child: int | None = None,
+) -> list[str]:
     """The `celery worker` command line; the broker comes from the environment, checked here."""
     broker_url()  # fail now with a clear message rather than inside Celery
     node = f"{name or 'pipeline'}@{socket.gethostname()}"
+    # A fresh process every N steps returns DuckDB's and Python's memory to the system.
+    recycle = ["--max-tasks-per-child", str(max_tasks_per_child)] if max_tasks_per_child else []
     return [
         str(Path(sys.executable).parent / "celery"),
         "-A",
@@ -43,4 +50,5 @@ def worker_command(name: str | None, concurrency: int, loglevel: str = "INFO") -
         # Steps are Dagster's to retry; no remote control traffic needed between workers.
         "--without-gossip",
         "--without-mingle",
+        *recycle,
     ]
