@@ -1,4 +1,4 @@
-"""`subscription-pipeline`: reconcile, explain, export, generate, dev, serve."""
+"""`subscription-pipeline`: reconcile, explain, export, generate, dev, worker, serve."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ def _add_paths(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_executor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--executor",
+        choices=("in_process", "multiprocess", "celery"),
+        default="in_process",
+        help="where the steps run: this process (default), local processes, or Celery workers "
+        "(`subscription-pipeline worker`, broker from SUBSCRIPTION_BROKER_URL)",
+    )
+
+
 def _resolve_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     data_dir = (args.data_dir or paths.default_data_dir()).resolve()
     warehouse = (args.warehouse or paths.default_warehouse(data_dir)).resolve()
@@ -31,13 +41,14 @@ def _resolve_paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _run_and_summarize(verb: str, run: Callable[[], object], warehouse: Path) -> int:
     """Run a reconcile or backfill; a failed run or a held lock is one clear line and exit 1."""
+    from subscription_pipeline.orchestration.executors import BrokerNotConfiguredError
     from subscription_pipeline.orchestration.runner import ReconcileFailed
     from subscription_pipeline.summary import summarize
     from subscription_pipeline.warehouse.connection import WarehouseLockedError
 
     try:
         print(run())
-    except (ReconcileFailed, WarehouseLockedError) as exc:
+    except (ReconcileFailed, WarehouseLockedError, BrokerNotConfiguredError) as exc:
         print(f"{verb} failed: {exc}", file=sys.stderr)
         return 1
     print(summarize(warehouse))
@@ -50,7 +61,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     data_dir, warehouse = _resolve_paths(args)
 
     def run() -> str:
-        result = reconcile(data_dir, warehouse, default_region=args.region)
+        result = reconcile(data_dir, warehouse, default_region=args.region, executor=args.executor)
         return (
             f"Reconciled {data_dir}: {len(result.uploads)} new or changed uploads, "
             f"{len(result.log_days)} received days, {len(result.inbox_days)} API inbox days, "
@@ -84,7 +95,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     def run() -> str:
         result = backfill(
-            data_dir, warehouse, uploads=uploads, log_days=days, default_region=args.region
+            data_dir,
+            warehouse,
+            uploads=uploads,
+            log_days=days,
+            default_region=args.region,
+            executor=args.executor,
         )
         return (
             f"Backfilled {len(result.uploads)} uploads and {len(result.log_days)} received days "
@@ -176,6 +192,23 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from subscription_pipeline.orchestration.executors import BrokerNotConfiguredError
+    from subscription_pipeline.orchestration.worker import worker_command, worker_dagster_home
+
+    try:
+        command = worker_command(
+            args.name, args.concurrency, max_tasks_per_child=args.max_tasks_per_child
+        )
+    except BrokerNotConfiguredError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
+    # The worker writes its steps' events to the same instance as the run that submitted them.
+    print(f"DAGSTER_HOME={worker_dagster_home()}", flush=True)
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from subscription_pipeline.api.serve import serve
 
@@ -195,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     reconcile = commands.add_parser("reconcile", help="ingest everything new and resolve the state")
     _add_paths(reconcile)
+    _add_executor(reconcile)
     reconcile.set_defaults(handler=cmd_reconcile)
 
     backfill = commands.add_parser(
@@ -206,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--upload", action="append", help="an upload file name (repeatable)")
     backfill.add_argument("--all-uploads", action="store_true", help="every upload in the folder")
     _add_paths(backfill)
+    _add_executor(backfill)
     backfill.set_defaults(handler=cmd_backfill)
 
     explain = commands.add_parser("explain", help="a contact's timeline and why")
@@ -251,6 +286,21 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(handler=cmd_dev)
+
+    worker = commands.add_parser(
+        "worker", help="a Celery worker for the steps of `--executor celery` runs (dagster-celery)"
+    )
+    worker.add_argument("--name", default=None, help="worker node name (default: pipeline)")
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="steps this worker runs at once (default: 1)"
+    )
+    worker.add_argument(
+        "--max-tasks-per-child",
+        type=int,
+        default=None,
+        help="replace a worker process after this many steps (default: never)",
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     serve = commands.add_parser(
         "serve", help="the synchronous update API (bearer tokens from SUBSCRIPTION_API_TOKENS)"

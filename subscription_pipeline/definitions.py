@@ -7,6 +7,7 @@ import dagster as dg
 from subscription_pipeline.orchestration.automation import automation_sensor
 from subscription_pipeline.orchestration.checks import quality_checks
 from subscription_pipeline.orchestration.explain_job import explain_contact_job
+from subscription_pipeline.orchestration.executors import pipeline_executor
 from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
 from subscription_pipeline.orchestration.jobs import (
     ingest_inbox_job,
@@ -23,6 +24,7 @@ from subscription_pipeline.orchestration.report_assets import (
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.schedules import nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
+from subscription_pipeline.orchestration.staged_jobs import stage_event_logs
 from subscription_pipeline.orchestration.state_assets import (
     resolved_subscriptions,
     upload_error_reports,
@@ -47,9 +49,12 @@ defs = dg.Definitions(
         resolve_job,
         nightly_job,
         explain_contact_job,
+        stage_event_logs,
     ],
     # Every sensor and schedule is on by default: the daemon alone completes the night.
     sensors=[upload_sensor, automation_sensor],
     schedules=[nightly_reconcile],
     resources={"warehouse": WarehouseResource()},
+    # Steps run in-process, in local processes or on Celery workers, chosen per run.
+    executor=pipeline_executor,
 )

@@ -16,8 +16,17 @@ from pathlib import Path
 import dagster as dg
 
 from subscription_pipeline import paths
+from subscription_pipeline.orchestration.distributed import execute_elsewhere
+from subscription_pipeline.orchestration.executors import broker_url
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
+
+STAGED_LOGS_JOB = "stage_event_logs"
+
+
+def staged_days_config(days: list[str]) -> dict:
+    return {"ops": {"log_days_to_stage": {"config": {"days": sorted(set(days))}}}}
+
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -85,14 +94,18 @@ def run_job(
     job_name: str,
     run_config: dict,
     partition_range: tuple[str, str] | None = None,
+    executor: str = "in_process",
 ) -> RunRecord:
     job = defs.resolve_job_def(job_name)
     tags = {LAUNCHED_BY_TAG: "reconcile", PID_TAG: str(os.getpid())}
     if partition_range:
         tags |= {RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]}
-    result = job.execute_in_process(
-        run_config=run_config, instance=instance, tags=tags, raise_on_error=False
-    )
+    if executor == "in_process":
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+        )
+    else:
+        result = execute_elsewhere(job_name, instance, run_config, tags, executor)
     label = f"{partition_range[0]}..{partition_range[1]}" if partition_range else "-"
     errors = [
         event.step_failure_data.error.message.strip()
@@ -133,10 +146,12 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
-def reconcile(data_dir: Path, warehouse: Path, default_region: str = "US") -> ReconcileResult:
+def reconcile(
+    data_dir: Path, warehouse: Path, default_region: str = "US", executor: str = "in_process"
+) -> ReconcileResult:
     """Ingest what is new or changed since the ledger last saw it, then resolve."""
     pending = find_pending(data_dir, warehouse)
-    return run_partitions(data_dir, warehouse, pending, default_region)
+    return run_partitions(data_dir, warehouse, pending, default_region, executor)
 
 
 def backfill(
@@ -146,15 +161,23 @@ def backfill(
     uploads: list[str],
     log_days: list[str],
     default_region: str = "US",
+    executor: str = "in_process",
 ) -> ReconcileResult:
     """Re-ingest the named partitions whatever the ledger says (idempotent), then resolve."""
-    return run_partitions(data_dir, warehouse, PendingInputs(uploads, log_days), default_region)
+    pending = PendingInputs(uploads, log_days)
+    return run_partitions(data_dir, warehouse, pending, default_region, executor)
 
 
 def run_partitions(
-    data_dir: Path, warehouse: Path, pending: PendingInputs, default_region: str
+    data_dir: Path,
+    warehouse: Path,
+    pending: PendingInputs,
+    default_region: str,
+    executor: str = "in_process",
 ) -> ReconcileResult:
     ensure_dagster_home()
+    if executor == "celery":
+        broker_url()  # no broker: one clear error before any run starts
     # Imported here: loading the definitions must not happen before DAGSTER_HOME is set.
     from subscription_pipeline.definitions import defs
 
@@ -184,12 +207,19 @@ def run_partitions(
             instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, new)
         order = list(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
         planned = [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
-        planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
+        if executor == "in_process":
+            planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
+        elif pending.log_days:
+            # Parallel engines: one step per day off the warehouse, then one loading step.
+            planned.append((STAGED_LOGS_JOB, None))
         planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
         # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
         planned.append(("resolve_state", None))
         for job_name, partition_range in planned:
-            record = run_job(defs, instance, job_name, run_config, partition_range)
+            config = run_config
+            if job_name == STAGED_LOGS_JOB:
+                config = run_config | staged_days_config(pending.log_days)
+            record = run_job(defs, instance, job_name, config, partition_range, executor)
             result.runs.append(record)
             if not record.success:
                 raise ReconcileFailed(
