@@ -6,8 +6,8 @@ import dagster as dg
 
 from subscription_pipeline.orchestration.automation import automation_sensor
 from subscription_pipeline.orchestration.checks import quality_checks
-from subscription_pipeline.orchestration.explain_job import explain_contact_job
 from subscription_pipeline.orchestration.executors import pipeline_executor
+from subscription_pipeline.orchestration.explain_job import explain_contact_job
 from subscription_pipeline.orchestration.ingest_assets import api_inbox, csv_uploads, event_logs
 from subscription_pipeline.orchestration.jobs import (
     ingest_inbox_job,
