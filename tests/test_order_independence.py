@@ -48,7 +48,7 @@ def build(warehouse: Path, order: list[tuple[str, str]], resolve_after: set[int]
         resolve_pending(con)
         tables = {
             # Table names are this module's constants.
-            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)  # noqa: S608
+            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
             for t in COMPARED
         }
         tables["input_ledger"] = sorted(

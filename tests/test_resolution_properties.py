@@ -122,7 +122,7 @@ def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> Non
             summary = resolve_all(con)
         _assert_matches_fold(con, rows)
         state_rows, history_rows = (
-            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("subscription_state", "subscription_history")
         )
         assert (summary.state_rows, summary.history_rows) == (state_rows, history_rows)

@@ -8,7 +8,7 @@ from typing import Any
 
 from subscription_pipeline.errors import RecordError
 from subscription_pipeline.normalize import DEFAULT_REGION, normalize_email, normalize_phone
-from subscription_pipeline.vocabulary import EVENT_CHANNELS, EVENT_STATUS_SPELLINGS
+from subscription_pipeline.vocabulary import CHANNELS, STATUSES
 
 STATUS_HINT = "expected SUBSCRIBED, UNSUBSCRIBED or DID_NOT_SUBSCRIBE"
 
@@ -52,11 +52,13 @@ def _phone(raw: str, region: str) -> tuple[str | None, str | None]:
 
 
 def channel_of(raw: Any) -> str | None:
-    return EVENT_CHANNELS.get(raw.strip().lower()) if isinstance(raw, str) else None
+    spelling = raw.strip().lower() if isinstance(raw, str) else None
+    return spelling if spelling in CHANNELS else None
 
 
 def status_of(raw: Any) -> str | None:
-    return EVENT_STATUS_SPELLINGS.get(raw.strip().lower()) if isinstance(raw, str) else None
+    spelling = raw.strip().lower() if isinstance(raw, str) else None
+    return spelling if spelling in STATUSES else None
 
 
 def normalize_key(channel: str, raw: Any, region: str) -> tuple[str | None, str | None]:
