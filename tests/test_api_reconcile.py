@@ -38,6 +38,7 @@ def _rows(warehouse: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_put_then_reconcile_shows_the_change_with_source_api(
     dagster_home: Path, tmp_path: Path

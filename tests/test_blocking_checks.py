@@ -20,6 +20,7 @@ def _materialized_at(key: str) -> float:
     return event.timestamp
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_duplicate_state_key_blocks_exports_and_report(
     dagster_home: Path, sample_landing_zone: Path, tmp_path: Path

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,6 +69,7 @@ def reference(tmp_dir: Path) -> dict:
     return _reference
 
 
+@pytest.mark.slow
 @settings(
     max_examples=15,
     deadline=None,
