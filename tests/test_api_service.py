@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from resolution_helpers import insert_observations, obs
 
 from subscription_pipeline.api.app import ApiSettings, create_app
 from subscription_pipeline.api.inbox import inbox_path
@@ -23,6 +22,7 @@ from subscription_pipeline.api.serve import tokens_from_env
 from subscription_pipeline.api.snapshot import publish_snapshot
 from subscription_pipeline.resolve.engine import resolve_all
 from subscription_pipeline.warehouse.connection import connect
+from tests.resolution_helpers import insert_observations, obs
 
 TOKEN = "test-token"
 PUT = "/spaces/space1/messaging-subscriptions"

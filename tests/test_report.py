@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from output_tables import T1, create_state, replace_state, state_row
 
 from subscription_pipeline.report import (
     CaptureMissingError,
@@ -24,6 +23,7 @@ from subscription_pipeline.report import (
     transition_counts,
 )
 from subscription_pipeline.warehouse.connection import connect
+from tests.output_tables import T1, create_state, replace_state, state_row
 
 RUN_1 = datetime(2024, 3, 16, 2, 0)
 RUN_2 = datetime(2024, 3, 17, 2, 0)

@@ -11,8 +11,13 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_fold import fold
-from resolution_helpers import (
+
+from subscription_pipeline.ingest.store import clear_partition
+from subscription_pipeline.resolve import engine
+from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
+from subscription_pipeline.warehouse.connection import connect
+from tests.reference_fold import fold
+from tests.resolution_helpers import (
     HISTORY_COLUMNS,
     STATE_COLUMNS,
     as_tuples,
@@ -20,11 +25,6 @@ from resolution_helpers import (
     obs,
     read_tuples,
 )
-
-from subscription_pipeline.ingest.store import clear_partition
-from subscription_pipeline.resolve import engine
-from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
-from subscription_pipeline.warehouse.connection import connect
 
 # Few values of everything, so that equal times and shared sources are frequent.
 TIMES = [datetime(2024, 1, 1, 9), datetime(2024, 1, 1, 10), datetime(2024, 1, 2, 9)]
