@@ -108,6 +108,8 @@ def test_full_rebuild_equals_reference_fold(focus: str, data: st.DataObject) -> 
         con.close()
 
 
+# Slow: several resolutions per example. The full-rebuild property above stays in the fast subset.
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> None:
@@ -130,6 +132,7 @@ def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> Non
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("focus", FOCUSES)
 @INCREMENTAL_SETTINGS
 @given(data=st.data())
