@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from subscription_pipeline.report import (
     record_transitions,
     rejections_by_code,
     report_markdown,
-    state_chart_png,
     state_counts,
     transition_counts,
 )
@@ -193,24 +191,6 @@ def test_rejections_by_code(con) -> None:
         ("uploads/a.csv", "INVALID_PHONE", 1),
         ("uploads/b.csv", "EMPTY_FILE", 1),
     ]
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", data[16:24])
-
-
-def test_chart_has_one_panel_per_channel(con, tmp_path: Path) -> None:
-    two_runs(con)
-    path = state_chart_png(con, tmp_path / "reports" / "state.png")
-    assert png_size(path) == (800, 2 * 260)  # email and sms panels, 100 dpi
-    assert [p.name for p in path.parent.iterdir()] == ["state.png"]
-
-
-def test_chart_without_snapshots(con, tmp_path: Path) -> None:
-    create_state(con, STATE_1)
-    assert png_size(state_chart_png(con, tmp_path / "state.png")) == (800, 260)
 
 
 def test_markdown_report(con) -> None:
