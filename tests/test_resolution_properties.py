@@ -93,7 +93,12 @@ def _assert_matches_fold(con, rows: list[dict[str, Any]]) -> None:
     )
 
 
-@pytest.mark.parametrize("focus", FOCUSES)
+# The mixed histories run in the fast subset; the single-family ones (denser locks, cascades) are
+# slow, as are the incremental and bucketed properties below.
+@pytest.mark.parametrize(
+    "focus",
+    [pytest.param(f, marks=pytest.mark.slow) if f != "mixed" else f for f in FOCUSES],
+)
 @FULL_SETTINGS
 @given(data=st.data())
 def test_full_rebuild_equals_reference_fold(focus: str, data: st.DataObject) -> None:
