@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench sample-data dev clean
+.PHONY: install run test test-fast lint bench sample-data dev clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check subscription_pipeline tests scripts
 	$(BIN)/python -m pytest -q
+
+# The suite without the end-to-end reconciles (@pytest.mark.slow): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check subscription_pipeline tests scripts

@@ -231,7 +231,7 @@ def fill_normalization_cache(
             ANTI JOIN (SELECT raw FROM normalized_identifiers WHERE kind = ? AND region = ?) c
               ON c.raw = q.raw
             WHERE q.raw IS NOT NULL
-            """,  # noqa: S608 - raw_sql is code, values are parameters
+            """,  # raw_sql is code, values are parameters
             [kind, cache_region],
         ).fetchall()
     ]

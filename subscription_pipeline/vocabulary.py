@@ -24,14 +24,6 @@ CSV_STATUS_SPELLINGS: Final = {
     "false": "unsubscribed",
 }
 
-# Segment's spellings in messaging_subscriptions (case-insensitive).
-EVENT_STATUS_SPELLINGS: Final = {
-    "subscribed": "subscribed",
-    "unsubscribed": "unsubscribed",
-    "did_not_subscribe": "did_not_subscribe",
-}
-EVENT_CHANNELS: Final = {"email": "email", "sms": "sms", "whatsapp": "whatsapp"}
-
 OPT_OUT_KEYWORDS: Final = frozenset(
     {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
 )
@@ -48,15 +40,3 @@ CHANNEL_STATUS_COLUMNS: Final = {
     "whatsapp_subscription_status": "whatsapp",
 }
 GROUP_COLUMN_SUFFIX: Final = "_subscription_status"
-
-
-def keyword_status(body: str | None) -> str | None:
-    """The status an inbound message body stands for, or None when it is not exactly a keyword."""
-    if body is None:
-        return None
-    word = body.strip().lower()
-    if word in OPT_OUT_KEYWORDS:
-        return "unsubscribed"
-    if word in OPT_IN_KEYWORDS:
-        return "subscribed"
-    return None

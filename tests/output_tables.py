@@ -73,4 +73,4 @@ def replace_state(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    return con.sql(f"SELECT * FROM {table}").pl()  # noqa: S608 - test-local table names
+    return con.sql(f"SELECT * FROM {table}").pl()  # test-local table names

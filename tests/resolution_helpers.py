@@ -117,7 +117,7 @@ def as_tuples(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[tupl
 def read_tuples(
     con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]
 ) -> list[tuple]:
-    rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()  # noqa: S608
+    rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
     return sorted(rows, key=_sort_key)
 
 

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_api_service import inbox_rows, put, running_service, settings_for
+
+from tests.test_api_service import inbox_rows, put, running_service, settings_for
 
 STATUSES = ["SUBSCRIBED", "UNSUBSCRIBED", "DID_NOT_SUBSCRIBE", "subscribed"]
 KEYS = {

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from segment_models import check_answer
-from test_api_service import (
+
+from subscription_pipeline.api.snapshot import Snapshot, snapshot_path
+from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
+from subscription_pipeline.orchestration.runner import reconcile
+from subscription_pipeline.resolve.engine import resolve_pending
+from subscription_pipeline.warehouse.connection import connect
+from tests.segment_models import check_answer
+from tests.test_api_service import (
     PHONE,
     PUT,
     SPACE,
@@ -24,12 +30,6 @@ from test_api_service import (
     running_service,
     settings_for,
 )
-
-from subscription_pipeline.api.snapshot import Snapshot, snapshot_path
-from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
-from subscription_pipeline.orchestration.runner import reconcile
-from subscription_pipeline.resolve.engine import resolve_pending
-from subscription_pipeline.warehouse.connection import connect
 
 
 def _rows(warehouse: Path, sql: str) -> list[tuple]:

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from segment_models import (
+
+from subscription_pipeline.api.app import ApiSettings
+from subscription_pipeline.api.shapes import group_id
+from subscription_pipeline.api.spaces import SAMPLE_SPACE_ID
+from tests.segment_models import (
     BatchAnswer,
     BatchInput,
     ErrorEnvelope,
     ReplaceAnswer,
     ReplaceInput,
 )
-from test_api_service import TOKEN, inbox_rows, running_service
-
-from subscription_pipeline.api.app import ApiSettings
-from subscription_pipeline.api.shapes import group_id
-from subscription_pipeline.api.spaces import SAMPLE_SPACE_ID
+from tests.test_api_service import TOKEN, inbox_rows, running_service
 
 # Verbatim from the documentation's examples (its space id is the service's default space).
 DOC_PUT = {

@@ -15,8 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from resolution_helpers import insert_observations, obs
-from segment_models import check_answer
 
 from subscription_pipeline.api.app import ApiSettings, create_app
 from subscription_pipeline.api.inbox import inbox_path
@@ -28,6 +26,8 @@ from subscription_pipeline.api.spaces import SAMPLE_SPACE_ID, SpaceMismatch, par
 from subscription_pipeline.api.tokens import anonymous_name
 from subscription_pipeline.resolve.engine import resolve_all
 from subscription_pipeline.warehouse.connection import connect
+from tests.resolution_helpers import insert_observations, obs
+from tests.segment_models import check_answer
 
 TOKEN = "test-token"
 SPACE = "space1"

@@ -24,6 +24,7 @@ def _materialized_at(key: str) -> float:
     return event.timestamp
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.slow
 def test_duplicate_state_key_blocks_exports_report_and_snapshot(

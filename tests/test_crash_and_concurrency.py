@@ -43,6 +43,7 @@ def start_reconcile(data_dir: Path, warehouse: Path) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_tables(
     dagster_home: Path, sample_landing_zone: Path, tmp_path: Path
@@ -69,6 +70,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_tables(
     assert tables(crashed) == tables(reference)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_two_reconciles_at_once_serialise_and_lose_nothing(
     dagster_home: Path, sample_landing_zone: Path, tmp_path: Path

@@ -65,6 +65,7 @@ def _graphql(port: int, query: str) -> dict:
         return json.load(response)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_webserver_serves_asset_keys(dagster_home: Path, tmp_path: Path) -> None:
     port = _free_port()

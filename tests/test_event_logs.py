@@ -8,11 +8,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from log_files import assert_balanced, day_dir, entry, identify, inbound, ledger, write_log
 
 from subscription_pipeline.ingest.event_logs import ingest_log_day
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.warehouse.connection import connect
+from tests.log_files import assert_balanced, day_dir, entry, identify, inbound, ledger, write_log
 
 DAY = "2024-03-15"
 

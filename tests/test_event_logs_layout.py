@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from log_files import day_dir, write_log
 
 from subscription_pipeline.ingest.event_logs import list_log_days, log_files_for_day
 from subscription_pipeline.ingest.log_layout import day_to_epoch_ms, epoch_ms_to_day
 from subscription_pipeline.ingest.log_read import CorruptLogError, read_log_lines
+from tests.log_files import day_dir, write_log
 
 
 def test_day_names_are_utc_midnight_epoch_ms() -> None:

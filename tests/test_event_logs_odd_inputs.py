@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from log_files import SOURCE_ID, assert_balanced, entry, identify, inbound, write_log
 
 from subscription_pipeline.ingest.event_logs import (
     ODD_FOLDERS_PARTITION,
@@ -20,6 +19,7 @@ from subscription_pipeline.ingest.event_logs import (
 from subscription_pipeline.ingest.log_layout import LOGS_DIR, judge_day_folder, odd_day_folders
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.warehouse.connection import connect
+from tests.log_files import SOURCE_ID, assert_balanced, entry, identify, inbound, write_log
 
 DAY = "2024-03-15"
 TODAY = date(2026, 12, 3)

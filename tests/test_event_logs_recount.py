@@ -7,11 +7,11 @@ import random
 from pathlib import Path
 
 import pytest
-from log_files import assert_balanced, day_dir, entry, identify, write_log
 
 from subscription_pipeline.ingest.event_logs import ingest_log_day
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.warehouse.connection import connect
+from tests.log_files import assert_balanced, day_dir, entry, identify, write_log
 
 DAYS = ("2024-03-14", "2024-03-15", "2024-03-16")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from resolution_helpers import insert_observations, obs
 
 from subscription_pipeline.resolve.engine import resolve_all
 from subscription_pipeline.resolve.explain import explain_contact
 from subscription_pipeline.warehouse.connection import connect
+from tests.resolution_helpers import insert_observations, obs
 
 PHONE = "+14155550101"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from output_tables import create_state, state_row
 
 from subscription_pipeline.export import export_state
 from subscription_pipeline.warehouse.connection import connect
+from tests.output_tables import create_state, state_row
 
 ROWS = [
     state_row("email", "ann@example.com", "subscribed", user_id="u-1"),

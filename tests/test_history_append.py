@@ -9,11 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from reference_fold import fold
-from resolution_helpers import HISTORY_COLUMNS, as_tuples, insert_observations, obs, read_tuples
-
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.warehouse.connection import connect
+from tests.reference_fold import fold
+from tests.resolution_helpers import (
+    HISTORY_COLUMNS,
+    as_tuples,
+    insert_observations,
+    obs,
+    read_tuples,
+)
 
 ANN, BOB = "ann@example.com", "bob@example.com"
 FIRST = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +49,7 @@ def build(warehouse: Path, order: list[tuple[str, str]], resolve_after: set[int]
         resolve_pending(con)
         tables = {
             # Table names are this module's constants.
-            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)  # noqa: S608
+            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
             for t in COMPARED
         }
         tables["input_ledger"] = sorted(
@@ -68,6 +69,7 @@ def reference(tmp_dir: Path) -> dict:
     return _reference
 
 
+@pytest.mark.slow
 @settings(
     max_examples=15,
     deadline=None,

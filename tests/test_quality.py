@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from output_tables import T0, T1, clear_history, create_state, state_row
 
 from subscription_pipeline.ingest.store import LedgerEntry, write_ledger_entry
 from subscription_pipeline.quality import (
@@ -21,6 +20,7 @@ from subscription_pipeline.quality import (
 )
 from subscription_pipeline.quality.validate import SAMPLE_ROWS
 from subscription_pipeline.warehouse.connection import connect
+from tests.output_tables import T0, T1, clear_history, create_state, state_row
 
 UPLOAD = "uploads/20240315T093000Z_trade-show.csv"
 LOG = "segment-logs/src1/1710547200000/part-0001.gz"

@@ -31,6 +31,7 @@ def test_day_ranges_group_consecutive_days() -> None:
     assert contiguous_ranges(["c", "a"], ["a", "b", "c"]) == [("a", "a"), ("c", "c")]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_reconcile_sample_data_records_runs_and_is_idempotent(
     dagster_home: Path, sample_landing_zone: Path, tmp_path: Path
@@ -78,6 +79,7 @@ def test_reconcile_sample_data_records_runs_and_is_idempotent(
     assert _snapshot(warehouse) == before
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_cli_reconcile_prints_a_summary(
     dagster_home: Path, sample_landing_zone: Path, tmp_path: Path, capsys: pytest.CaptureFixture
@@ -91,6 +93,7 @@ def test_cli_reconcile_prints_a_summary(
     assert "Subscription state:" in out and "Rejections by code:" in out
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_backfill_of_ingested_days_and_uploads_changes_nothing(
     dagster_home: Path, sample_landing_zone: Path, tmp_path: Path, capsys: pytest.CaptureFixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import struct
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from output_tables import T1, create_state, replace_state, state_row
 
 from subscription_pipeline.report import (
     CaptureMissingError,
@@ -19,11 +17,11 @@ from subscription_pipeline.report import (
     record_transitions,
     rejections_by_code,
     report_markdown,
-    state_chart_png,
     state_counts,
     transition_counts,
 )
 from subscription_pipeline.warehouse.connection import connect
+from tests.output_tables import T1, create_state, replace_state, state_row
 
 RUN_1 = datetime(2024, 3, 16, 2, 0)
 RUN_2 = datetime(2024, 3, 17, 2, 0)
@@ -193,24 +191,6 @@ def test_rejections_by_code(con) -> None:
         ("uploads/a.csv", "INVALID_PHONE", 1),
         ("uploads/b.csv", "EMPTY_FILE", 1),
     ]
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", data[16:24])
-
-
-def test_chart_has_one_panel_per_channel(con, tmp_path: Path) -> None:
-    two_runs(con)
-    path = state_chart_png(con, tmp_path / "reports" / "state.png")
-    assert png_size(path) == (800, 2 * 260)  # email and sms panels, 100 dpi
-    assert [p.name for p in path.parent.iterdir()] == ["state.png"]
-
-
-def test_chart_without_snapshots(con, tmp_path: Path) -> None:
-    create_state(con, STATE_1)
-    assert png_size(state_chart_png(con, tmp_path / "state.png")) == (800, 260)
 
 
 def test_markdown_report(con) -> None:

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from reference_fold import fold
-from resolution_helpers import (
+
+from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
+from subscription_pipeline.warehouse.connection import connect
+from tests.reference_fold import fold
+from tests.resolution_helpers import (
     HISTORY_COLUMNS,
     STATE_COLUMNS,
     as_tuples,
@@ -17,9 +20,6 @@ from resolution_helpers import (
     read_dicts,
     read_tuples,
 )
-
-from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
-from subscription_pipeline.warehouse.connection import connect
 
 T0 = datetime(2024, 3, 15, 9, 30)
 EMAIL = "ann@example.com"

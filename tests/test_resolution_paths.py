@@ -30,7 +30,7 @@ def ingest_everything(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
 
 def outputs(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     return {
-        table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()  # noqa: S608
+        table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
         for table in ("subscription_state", "subscription_history")
     }
 

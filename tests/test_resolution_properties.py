@@ -11,8 +11,13 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_fold import fold
-from resolution_helpers import (
+
+from subscription_pipeline.ingest.store import clear_partition
+from subscription_pipeline.resolve import engine
+from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
+from subscription_pipeline.warehouse.connection import connect
+from tests.reference_fold import fold
+from tests.resolution_helpers import (
     HISTORY_COLUMNS,
     STATE_COLUMNS,
     as_tuples,
@@ -20,11 +25,6 @@ from resolution_helpers import (
     obs,
     read_tuples,
 )
-
-from subscription_pipeline.ingest.store import clear_partition
-from subscription_pipeline.resolve import engine
-from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
-from subscription_pipeline.warehouse.connection import connect
 
 # Few values of everything, so that equal times and shared sources are frequent.
 TIMES = [datetime(2024, 1, 1, 9), datetime(2024, 1, 1, 10), datetime(2024, 1, 2, 9)]
@@ -93,7 +93,12 @@ def _assert_matches_fold(con, rows: list[dict[str, Any]]) -> None:
     )
 
 
-@pytest.mark.parametrize("focus", FOCUSES)
+# The mixed histories run in the fast subset; the single-family ones (denser locks, cascades) are
+# slow, as are the incremental and bucketed properties below.
+@pytest.mark.parametrize(
+    "focus",
+    [pytest.param(f, marks=pytest.mark.slow) if f != "mixed" else f for f in FOCUSES],
+)
 @FULL_SETTINGS
 @given(data=st.data())
 def test_full_rebuild_equals_reference_fold(focus: str, data: st.DataObject) -> None:
@@ -108,6 +113,8 @@ def test_full_rebuild_equals_reference_fold(focus: str, data: st.DataObject) -> 
         con.close()
 
 
+# Slow: several resolutions per example. The full-rebuild property above stays in the fast subset.
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> None:
@@ -122,7 +129,7 @@ def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> Non
             summary = resolve_all(con)
         _assert_matches_fold(con, rows)
         state_rows, history_rows = (
-            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("subscription_state", "subscription_history")
         )
         assert (summary.state_rows, summary.history_rows) == (state_rows, history_rows)
@@ -130,6 +137,7 @@ def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> Non
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("focus", FOCUSES)
 @INCREMENTAL_SETTINGS
 @given(data=st.data())

@@ -17,7 +17,7 @@ from typing import Any
 from subscription_pipeline.api.envelope import ApiError
 from subscription_pipeline.errors import RecordError
 from subscription_pipeline.normalize import normalize_email, normalize_phone
-from subscription_pipeline.vocabulary import EVENT_CHANNELS, EVENT_STATUS_SPELLINGS
+from subscription_pipeline.vocabulary import CHANNELS, STATUSES
 
 STATUS_HINT = "expected SUBSCRIBED, UNSUBSCRIBED or DID_NOT_SUBSCRIBE"
 # Segment's channel enum; push channels are in it but have no subscription state here.
@@ -61,7 +61,8 @@ def _phone(raw: str, region: str) -> tuple[str | None, str | None]:
 
 
 def status_of(raw: Any) -> str | None:
-    return EVENT_STATUS_SPELLINGS.get(raw.strip().lower()) if isinstance(raw, str) else None
+    spelling = raw.strip().lower() if isinstance(raw, str) else None
+    return spelling if spelling in STATUSES else None
 
 
 def known_type(raw: Any) -> str | None:
@@ -69,7 +70,7 @@ def known_type(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return None
     kind = raw.strip().lower()
-    return kind if kind in EVENT_CHANNELS or kind in PUSH_TYPES else None
+    return kind if kind in CHANNELS or kind in PUSH_TYPES else None
 
 
 def normalize_key(channel: str, raw: str, region: str) -> tuple[str | None, str | None]:
@@ -138,7 +139,7 @@ def judge_entry(index: int, item: Any, region: str) -> Entry | Rejected | list[A
     if kind in PUSH_TYPES:
         problem = (UNSUPPORTED_CHANNEL, f"{answered_type} subscriptions are not supported here")
         return Rejected(index, key, answered_type, (problem,))
-    channel = EVENT_CHANNELS[kind]
+    channel = kind
     problems: list[tuple[str, str]] = []
     contact, why = normalize_key(channel, key, region)
     if contact is None:
@@ -173,7 +174,7 @@ def judge_lookup(index: int, item: Any, region: str) -> tuple[str, str] | Reject
     if kind in PUSH_TYPES:
         message = f"{kind.upper()} subscriptions are not supported here"
         return Rejected(index, key, raw_type, ((UNSUPPORTED_CHANNEL, message),))
-    channel = EVENT_CHANNELS[kind]
+    channel = kind
     contact, why = normalize_key(channel, key, region)
     if contact is None:
         return Rejected(index, key, raw_type, ((key_error_code(channel), why or "invalid"),))

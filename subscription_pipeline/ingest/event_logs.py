@@ -92,8 +92,8 @@ _RAW_KEYS = {
 
 def _vocabulary_frame() -> pl.DataFrame:
     rows = [
-        *(("channel", k, v) for k, v in vocabulary.EVENT_CHANNELS.items()),
-        *(("status", k, v) for k, v in vocabulary.EVENT_STATUS_SPELLINGS.items()),
+        *(("channel", c, c) for c in vocabulary.CHANNELS),
+        *(("status", s, s) for s in vocabulary.STATUSES),
         *(("inbound_event", k, v) for k, v in vocabulary.INBOUND_EVENTS.items()),
         *(("keyword", k, "unsubscribed") for k in vocabulary.OPT_OUT_KEYWORDS),
         *(("keyword", k, "subscribed") for k in vocabulary.OPT_IN_KEYWORDS),
@@ -232,7 +232,7 @@ def ingest_log_day(
         "day_start": start,
         "day_end": start + timedelta(days=1),
         "tolerance": settings.future_tolerance_seconds,
-        "statuses": list(vocabulary.EVENT_STATUS_SPELLINGS),
+        "statuses": list(vocabulary.STATUSES),
         "region": settings.default_region,
     }
     create_stage(con)

@@ -66,7 +66,7 @@ def clear_partition(con: duckdb.DuckDBPyConnection, source_kind: str, partition_
     for table in _PARTITION_TABLES:
         # Table names come from the constant above, never from input.
         con.execute(
-            f"DELETE FROM {table} WHERE partition_key = ? AND source_kind = ?",  # noqa: S608
+            f"DELETE FROM {table} WHERE partition_key = ? AND source_kind = ?",
             [partition_key, source_kind],
         )
     con.execute(

@@ -79,7 +79,7 @@ def check_vocabulary(con: duckdb.DuckDBPyConnection) -> CheckResult:
                 WHERE CASE WHEN {column} IS NULL THEN NOT ? ELSE NOT list_contains(?, {column})
                       END
                 GROUP BY ALL
-                """,  # noqa: S608
+                """,
                 params=[table, column, nullable, list(allowed)],
             ).pl()
         )

@@ -9,7 +9,6 @@ from subscription_pipeline.report.rejections import rejections_by_code
 from subscription_pipeline.report.snapshots import (
     changes_since_previous,
     record_snapshot,
-    snapshot_history,
     state_counts,
 )
 from subscription_pipeline.report.tables import ensure_report_tables
@@ -30,7 +29,6 @@ __all__ = [
     "record_transitions",
     "rejections_by_code",
     "report_markdown",
-    "snapshot_history",
     "state_chart_png",
     "state_counts",
     "transition_counts",

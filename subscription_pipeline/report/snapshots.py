@@ -19,12 +19,6 @@ _CHANGE_SCHEMA = {
     "current": pl.Int64,
     "delta": pl.Int64,
 }
-_HISTORY_SCHEMA = {
-    "run_at": pl.Datetime("us"),
-    "channel": pl.String,
-    "status": pl.String,
-    "contacts": pl.Int64,
-}
 
 
 def record_snapshot(con: duckdb.DuckDBPyConnection, run_at: datetime) -> None:
@@ -101,19 +95,4 @@ def changes_since_previous(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         ORDER BY channel, subscription_group NULLS FIRST, status NULLS LAST, locked
         """,
         params={"current": current, "previous": previous},
-    ).pl()
-
-
-def snapshot_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """run_at, channel, status, contacts: channel-level counts of every snapshot, for charts."""
-    if not table_exists(con, "state_snapshots"):
-        return pl.DataFrame(schema=_HISTORY_SCHEMA)
-    return con.sql(
-        """
-        SELECT run_at, channel, status, sum(contacts)::BIGINT AS contacts
-        FROM state_snapshots
-        WHERE subscription_group IS NULL
-        GROUP BY ALL
-        ORDER BY run_at, channel, status NULLS LAST
-        """
     ).pl()

@@ -37,7 +37,7 @@ def capture_before(con: duckdb.DuckDBPyConnection, *, full_rebuild: bool = False
     with transaction(con):
         ensure_report_tables(con)
         for table in ("state_before_vectors", "state_before", "state_before_scope"):
-            con.execute(f"DELETE FROM {table}")  # noqa: S608 - names from the tuple above
+            con.execute(f"DELETE FROM {table}")  # names from the tuple above
         if not full_rebuild:
             con.execute(
                 "INSERT INTO state_before_vectors "
@@ -107,7 +107,7 @@ def record_transitions(con: duckdb.DuckDBPyConnection, run_at: datetime) -> int:
             "SELECT count(*) FROM state_transitions WHERE run_at = ?", [run_at]
         ).fetchall()
         for table in ("state_before_vectors", "state_before", "state_before_scope"):
-            con.execute(f"DELETE FROM {table}")  # noqa: S608 - names from the tuple above
+            con.execute(f"DELETE FROM {table}")  # names from the tuple above
     return int(recorded)
 
 

@@ -92,15 +92,6 @@ def _connect_waiting(
 
 
 @contextlib.contextmanager
-def open_warehouse(warehouse: Path, **kwargs: object) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(warehouse, **kwargs)  # type: ignore[arg-type]
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-@contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: a crash or error inside leaves the warehouse as it was."""
     con.execute("BEGIN TRANSACTION")
