@@ -14,6 +14,7 @@ from subscription_pipeline.orchestration.checks import to_dagster
 from subscription_pipeline.orchestration.explain_job import explain_contact_job
 from subscription_pipeline.orchestration.ingest_assets import csv_uploads
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
+from subscription_pipeline.orchestration.report_assets import api_snapshot
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.state_assets import resolved_subscriptions
 from subscription_pipeline.quality import CheckResult
@@ -94,7 +95,9 @@ def test_explain_contact_job_prints_the_timeline(tmp_path: Path) -> None:
             partition_key=UPLOAD,
         )
         dg.materialize(
-            [resolved_subscriptions], instance=instance, resources={"warehouse": resource}
+            [resolved_subscriptions, api_snapshot],
+            instance=instance,
+            resources={"warehouse": resource},
         )
         result = explain_contact_job.execute_in_process(
             run_config={

@@ -11,6 +11,7 @@ import dagster as dg
 from subscription_pipeline.orchestration.ingest_assets import csv_uploads, event_logs
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.resources import WarehouseResource
+from subscription_pipeline.paths import engine_warehouse
 from subscription_pipeline.warehouse.connection import connect
 from tests.csv_files import csv_text, write_upload
 from tests.log_files import entry, identify, write_log
@@ -32,7 +33,7 @@ def metadata(result: dg.ExecuteInProcessResult, asset: dg.AssetsDefinition) -> d
 
 
 def rows(tmp_path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = connect(tmp_path / "warehouse.duckdb", read_only=True)
+    con = connect(engine_warehouse(tmp_path / "warehouse.duckdb"), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from subscription_pipeline import paths
+
 
 @dataclass(frozen=True)
 class LedgerFingerprint:
@@ -46,11 +48,12 @@ def publish_ledger(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Path:
 def read_ledger_file(warehouse: Path) -> dict[str, LedgerFingerprint] | None:
     """The published ledger; None when there is none (never published, or no warehouse).
 
-    A ledger file without its warehouse (the warehouse was deleted for a rebuild) is ignored:
-    nothing is ingested then.
+    A ledger file without its warehouse (engine and published copy deleted for a rebuild) is
+    ignored: nothing is ingested then.
     """
     path = ledger_file(warehouse)
-    if not Path(warehouse).exists() or not path.exists():
+    stored = Path(warehouse).exists() or paths.engine_warehouse(Path(warehouse)).exists()
+    if not stored or not path.exists():
         return None
     table = pq.read_table(path, columns=["source_file", "size_bytes", "ingested_at"])
     return {

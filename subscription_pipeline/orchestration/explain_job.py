@@ -7,7 +7,7 @@ user's explicit request, and is tagged `pii=true`; no asset's metadata ever does
 
 import dagster as dg
 
-from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.tags import PII
 from subscription_pipeline.resolve.explain import explain_contact
 from subscription_pipeline.warehouse.connection import connect
@@ -18,11 +18,11 @@ class ExplainConfig(dg.Config):
     channel: str | None = None  # email | sms | whatsapp; empty: every channel
 
 
-@dg.op(pool=WAREHOUSE_POOL, description="Print one contact's timeline and the rule of each step.")
+@dg.op(description="Print one contact's timeline and the rule of each step.")
 def explain_one_contact(
     context: dg.OpExecutionContext, config: ExplainConfig, warehouse: WarehouseResource
 ) -> str:
-    # Read-only, but DuckDB still waits for a writing run: hence the warehouse pool.
+    # The analysts' published copy: it never waits for a writing run (docs/warehouse.md).
     con = connect(warehouse.warehouse_path(), read_only=True)
     try:
         timeline = explain_contact(
