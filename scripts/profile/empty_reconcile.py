@@ -1,0 +1,77 @@
+"""Dagster's fixed cost: `subscription-pipeline reconcile` of an empty landing zone, N times.
+
+    python scripts/profile/empty_reconcile.py [--runs N] [--keep DIR]
+
+In one temporary folder (a copy of the project's dagster.yaml as DAGSTER_HOME, an empty
+landing zone, a warehouse path), the first reconcile meets a fresh instance and no warehouse;
+it is timed apart. The next N are the nightly case (instance and warehouse exist, nothing new)
+and their median is the figure. Each reconcile is a child process: wall time and its CPU time
+(user + sys, from the child's rusage) are reported, with the load average, because on a shared
+machine wall time is mostly waiting for a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).parent / "subscription-pipeline"
+
+
+def timed_reconcile(root: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of one reconcile of root/landing; raises if it fails."""
+    env = os.environ | {"DAGSTER_HOME": str(root / "dagster_home")}
+    command = [str(CLI), "reconcile", "--data-dir", str(root / "landing")]
+    command += ["--warehouse", str(root / "warehouse.duckdb")]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"reconcile failed:\n{stderr}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def prepare(root: Path) -> None:
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    for folder in ("segment-logs", "uploads"):
+        (root / "landing" / folder).mkdir(parents=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed reconciles after the first")
+    parser.add_argument("--keep", type=Path, help="work in this new folder and keep it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        root = args.keep or Path(folder)
+        root.mkdir(parents=True, exist_ok=args.keep is None)
+        prepare(root)
+        first = timed_reconcile(root)
+        print(f"first (fresh instance, no warehouse): wall {first[0]:.2f} s, CPU {first[1]:.2f} s")
+        walls, cpus = [], []
+        for _ in range(args.runs):
+            wall, cpu = timed_reconcile(root)
+            walls.append(wall)
+            cpus.append(cpu)
+            print(f"  empty reconcile: wall {wall:.2f} s, CPU {cpu:.2f} s")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(
+            f"median of {args.runs}: wall {statistics.median(walls):.2f} s, "
+            f"CPU {statistics.median(cpus):.2f} s (load average {load}, {os.cpu_count()} CPUs)"
+        )
+
+
+if __name__ == "__main__":
+    main()
