@@ -8,7 +8,6 @@ transaction, so a file ingested twice is counted once. Every data row is account
 from __future__ import annotations
 
 import hashlib
-import os
 import stat
 from dataclasses import replace
 from datetime import datetime
@@ -28,24 +27,13 @@ from subscription_pipeline.ingest.store import (
     mark_dirty_observations,
     write_ledger_entry,
 )
+from subscription_pipeline.ingest.upload_files import UPLOADS_DIR, list_uploads
 from subscription_pipeline.ingest.upload_time import resolve_uploaded_at, uploaded_at_from_name
 from subscription_pipeline.warehouse.connection import transaction
 
-UPLOADS_DIR = "uploads"
+__all__ = ["UPLOADS_DIR", "SOURCE_KIND", "ingest_upload", "list_uploads", "upload_source_file"]
+
 SOURCE_KIND = "csv"
-
-
-def list_uploads(data_dir: Path) -> list[str]:
-    """Names of entries in data_dir/uploads ending .csv (any case), sorted.
-
-    Non-regular entries (symlinks etc.) are included so that they get rejected with
-    NOT_A_REGULAR_FILE, never followed.
-    """
-    folder = Path(data_dir) / UPLOADS_DIR
-    if not folder.is_dir():
-        return []
-    with os.scandir(folder) as entries:
-        return sorted(entry.name for entry in entries if entry.name.lower().endswith(".csv"))
 
 
 def upload_source_file(file_name: str) -> str:

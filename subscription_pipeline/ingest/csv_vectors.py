@@ -25,12 +25,6 @@ import polars as pl
 
 from subscription_pipeline.errors import RecordError
 from subscription_pipeline.ingest.csv_header import CsvLayout
-from subscription_pipeline.ingest.csv_models import (
-    RowIdentifierModel,
-    StatusCellModel,
-    VectorKeyModel,
-    failing_rows,
-)
 from subscription_pipeline.ingest.csv_read import field_column
 from subscription_pipeline.normalize import normalize_values
 from subscription_pipeline.vocabulary import CSV_STATUS_SPELLINGS
@@ -138,6 +132,15 @@ def _failures(
     rows: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame, layout: CsvLayout
 ) -> pl.DataFrame:
     """Every failure as (row_number, vector, error_code, error_message, rank)."""
+    # Here, not at the top: pandera (and pandas under it) cost a second to import, and only
+    # the validation of an upload's rows needs them.
+    from subscription_pipeline.ingest.csv_models import (
+        RowIdentifierModel,
+        StatusCellModel,
+        VectorKeyModel,
+        failing_rows,
+    )
+
     identified = rows.select("row_number", has_identifier=_has_identifier(layout))
     missing = failing_rows(RowIdentifierModel, identified, "has_identifier").select(
         "row_number",
