@@ -19,10 +19,10 @@ from subscription_pipeline.report import (
     record_transitions,
     rejections_by_code,
     report_markdown,
-    state_chart_png,
     state_counts,
     transition_counts,
 )
+from subscription_pipeline.report.chart import state_chart_png
 from subscription_pipeline.warehouse.connection import connect
 
 RUN_1 = datetime(2024, 3, 16, 2, 0)

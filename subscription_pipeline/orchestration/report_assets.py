@@ -7,7 +7,7 @@ import dagster as dg
 from subscription_pipeline.export import export_state
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.orchestration.state_assets import AFTER_UPSTREAM
-from subscription_pipeline.report import report_markdown, state_chart_png, state_counts
+from subscription_pipeline.report import report_markdown, state_counts
 
 
 @dg.asset(
@@ -22,6 +22,8 @@ from subscription_pipeline.report import report_markdown, state_chart_png, state
 def reconciliation_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from subscription_pipeline.report.chart import state_chart_png  # matplotlib: this step only
+
     chart_path = warehouse.reports_path() / "state_counts.png"
     with warehouse.connection() as con:
         markdown = report_markdown(con)
