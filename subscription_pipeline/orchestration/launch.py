@@ -30,7 +30,9 @@ DEFINITIONS_ATTRIBUTE = "defs"
 # The name Dagster gives the one repository a `Definitions` object makes.
 REPOSITORY_NAME = "__repository__"
 # Steps run one after the other in this process: DuckDB has one writer anyway, and a step in a
-# child process would import everything again.
+# child process would import everything again. The selection applies to Dagster's default
+# executor; a job given another executor keeps it.
+DEFAULT_EXECUTOR = "multi_or_in_process_executor"
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
@@ -60,8 +62,9 @@ def execute_job_run(
     """Create the run with its remote and code origins, then execute it here; never raises on a
     step failure (the run records it)."""
     job = _repository().get_reconstructable_job(job_name)
-    config = {**run_config, **IN_PROCESS}
     job_def = job.get_definition()
+    in_process = IN_PROCESS if job_def.executor_def.name == DEFAULT_EXECUTOR else {}
+    config = {**run_config, **in_process}
     run = instance.create_run_for_job(
         job_def=job_def,
         run_config=config,
