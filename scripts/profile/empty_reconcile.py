@@ -79,6 +79,8 @@ def main() -> None:
             cpus.append(cpu)
             print(f"  empty reconcile: wall {wall:.2f} s, CPU {cpu:.2f} s")
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        if not walls:
+            return
         print(
             f"median of {args.runs}: wall {statistics.median(walls):.2f} s, "
             f"CPU {statistics.median(cpus):.2f} s (load average {load}, {os.cpu_count()} CPUs)"
