@@ -27,6 +27,17 @@ mutation($parentRunId: String!) {
 }
 """
 
+# What the job's page asks for its runs.
+JOB_RUNS = """
+query($location: String!, $job: String!) {
+  pipelineOrError(params: {repositoryLocationName: $location,
+                           repositoryName: "__repository__", pipelineName: $job}) {
+    __typename
+    ... on Pipeline { runs { runId } }
+  }
+}
+"""
+
 
 def _state(warehouse: Path) -> list[tuple]:
     con = connect(warehouse, read_only=True)
@@ -68,6 +79,14 @@ def test_cli_runs_show_under_their_job_and_reexecute_from_the_ui(
         target = ModuleTarget(DEFINITIONS_MODULE, None, None, None)
         with WorkspaceProcessContext(instance, target) as process_context:
             context = process_context.create_request_context()
+            for job in {run.job for run in result.runs}:
+                page = execute_dagster_graphql(
+                    context, JOB_RUNS, {"location": DEFINITIONS_MODULE, "job": job}
+                ).data["pipelineOrError"]
+                assert page["__typename"] == "Pipeline", page
+                shown = {run["runId"] for run in page["runs"]}
+                assert shown == {run.run_id for run in result.runs if run.job == job}
+
             response = execute_dagster_graphql(
                 context, REEXECUTE_ALL, {"parentRunId": resolve_run_id}
             )
