@@ -27,11 +27,10 @@ from subscription_pipeline.ingest.store import (
     mark_dirty_observations,
     write_ledger_entry,
 )
-from subscription_pipeline.ingest.upload_files import UPLOADS_DIR, list_uploads
+from subscription_pipeline.ingest.upload_files import UPLOADS_DIR
+from subscription_pipeline.ingest.upload_files import list_uploads as list_uploads  # re-export
 from subscription_pipeline.ingest.upload_time import resolve_uploaded_at, uploaded_at_from_name
 from subscription_pipeline.warehouse.connection import transaction
-
-__all__ = ["UPLOADS_DIR", "SOURCE_KIND", "ingest_upload", "list_uploads", "upload_source_file"]
 
 SOURCE_KIND = "csv"
 
