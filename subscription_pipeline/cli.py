@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -42,13 +43,16 @@ def _resolve_paths(args: argparse.Namespace) -> tuple[Path, Path]:
 def _run_and_summarize(verb: str, run: Callable[[], object], warehouse: Path) -> int:
     """Run a reconcile or backfill; a failed run or a held lock is one clear line and exit 1."""
     from subscription_pipeline.orchestration.executors import BrokerNotConfiguredError
+    from subscription_pipeline.orchestration.instance import InstanceUnavailable
     from subscription_pipeline.orchestration.runner import ReconcileFailed
     from subscription_pipeline.summary import summarize
     from subscription_pipeline.warehouse.connection import WarehouseLockedError
 
     try:
         print(run())
-    except (ReconcileFailed, WarehouseLockedError, BrokerNotConfiguredError) as exc:
+    except (
+        ReconcileFailed, WarehouseLockedError, BrokerNotConfiguredError, InstanceUnavailable
+    ) as exc:
         print(f"{verb} failed: {exc}", file=sys.stderr)
         return 1
     print(summarize(warehouse))
@@ -62,6 +66,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     def run() -> str:
         result = reconcile(data_dir, warehouse, default_region=args.region, executor=args.executor)
+        if result.nothing_to_do:
+            return (
+                f"Reconciled {data_dir}: nothing new or changed, and the last resolution "
+                f"succeeded: no Dagster run (DAGSTER_HOME={os.environ['DAGSTER_HOME']})."
+            )
         return (
             f"Reconciled {data_dir}: {len(result.uploads)} new or changed uploads, "
             f"{len(result.log_days)} received days, {len(result.inbox_days)} API inbox days, "
@@ -174,15 +183,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from subscription_pipeline.orchestration.runner import ensure_dagster_home
+    from subscription_pipeline.orchestration.instance import DEFINITIONS_MODULE, open_instance
 
-    home = ensure_dagster_home()
-    print(f"DAGSTER_HOME={home}")
+    # Created here under the lock, so a reconcile starting at the same time cannot race the UI.
+    with open_instance():
+        pass
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']}")
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",
         "-m",
-        "subscription_pipeline.definitions",
+        DEFINITIONS_MODULE,
         "--host",
         args.host,
         "--port",
@@ -312,7 +323,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def silence_beta_warnings() -> None:
+    """Dagster warns at every definitions load that `backfill_policy` is beta: three lines of noise
+    per call. Only that category from Dagster is silenced; every other warning still shows."""
+    # dagster.BetaWarning itself, from the package Dagster defines it in: importing `dagster`
+    # here would cost every command (even --help) a second.
+    from dagster_shared.utils.warnings import BetaWarning
+
+    warnings.filterwarnings("ignore", category=BetaWarning, module="dagster")
+
+
 def main(argv: list[str] | None = None) -> int:
+    silence_beta_warnings()
     args = build_parser().parse_args(argv)
     if getattr(args, "format", "unset") is None:
         args.format = ["parquet", "csv"]

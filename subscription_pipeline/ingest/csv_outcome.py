@@ -22,8 +22,8 @@ from subscription_pipeline.ingest.csv_read import parse_upload, read_upload_byte
 from subscription_pipeline.ingest.csv_vectors import Lookup, judge_rows
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import LedgerEntry
+from subscription_pipeline.ingest.upload_files import UPLOADS_DIR
 
-UPLOADS_DIR = "uploads"
 SOURCE_KIND = "csv"
 
 REJECTION_SCHEMA = {

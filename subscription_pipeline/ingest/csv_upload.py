@@ -9,7 +9,6 @@ applied (at least one observation) or rejected (no observation).
 
 from __future__ import annotations
 
-import os
 import stat
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,6 @@ from subscription_pipeline.ingest.csv_outcome import (
     UPLOADS_DIR,
     UploadOutcome,
     judge_upload,
-    upload_source_file,
 )
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import (
@@ -31,24 +29,10 @@ from subscription_pipeline.ingest.store import (
     mark_dirty_observations,
     write_ledger_entry,
 )
+from subscription_pipeline.ingest.upload_files import list_uploads as list_uploads  # re-export
 from subscription_pipeline.ingest.upload_time import resolve_uploaded_at, uploaded_at_from_name
 from subscription_pipeline.normalize import normalize_values
 from subscription_pipeline.warehouse.connection import transaction
-
-__all__ = ["SOURCE_KIND", "UPLOADS_DIR", "ingest_upload", "list_uploads", "upload_source_file"]
-
-
-def list_uploads(data_dir: Path) -> list[str]:
-    """Names of entries in data_dir/uploads ending .csv (any case), sorted.
-
-    Non-regular entries (symlinks etc.) are included so that they get rejected with
-    NOT_A_REGULAR_FILE, never followed.
-    """
-    folder = Path(data_dir) / UPLOADS_DIR
-    if not folder.is_dir():
-        return []
-    with os.scandir(folder) as entries:
-        return sorted(entry.name for entry in entries if entry.name.lower().endswith(".csv"))
 
 
 def _register_time(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> datetime | None:

@@ -173,6 +173,9 @@ def _failures(
     rows: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame, layout: CsvLayout
 ) -> pl.DataFrame:
     """Every failure as (row_number, vector, error_code, error_message, rank)."""
+    # Here, not at the top: pandera (and pandas under it) cost a second to import, and only
+    # the validation of an upload's rows needs them.
+
     identified = rows.select("row_number", has_identifier=_has_identifier(layout))
     missing = failing_rows(RowIdentifierModel, identified, "has_identifier").select(
         "row_number",

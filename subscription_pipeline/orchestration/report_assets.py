@@ -9,7 +9,7 @@ from subscription_pipeline.orchestration.automation import AFTER_UPSTREAM
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.orchestration.snapshot_release import release_snapshot
 from subscription_pipeline.orchestration.tags import DATA_TEAM, asset_tags
-from subscription_pipeline.report import report_markdown, state_chart_png, state_counts
+from subscription_pipeline.report import report_markdown, state_counts
 from subscription_pipeline.warehouse.publish import publish
 
 
@@ -27,6 +27,8 @@ from subscription_pipeline.warehouse.publish import publish
 def reconciliation_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from subscription_pipeline.report.chart import state_chart_png  # matplotlib: this step only
+
     chart_path = warehouse.reports_path() / "state_counts.png"
     with warehouse.connection() as con:
         markdown = report_markdown(con)

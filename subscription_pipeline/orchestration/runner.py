@@ -1,8 +1,10 @@
 """`reconcile`: register new inputs and run them through Dagster on the project's instance.
 
-Runs execute in this process but are recorded on the instance at DAGSTER_HOME, so they show in
-the UI next to the sensor's and the schedule's runs. Partitions are grouped into contiguous
+Runs execute in this process but are recorded on the instance at DAGSTER_HOME as runs of the
+UI's code location, so they show under their job and on the timeline next to the sensor's and the
+schedule's runs, and can be re-executed from there. Partitions are grouped into contiguous
 ranges, one run per range, so a backfill of a year of logs is a handful of runs, not 365.
+When nothing is new and the last resolution of the warehouse succeeded, no run is launched.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from pathlib import Path
 import dagster as dg
 
 from subscription_pipeline import paths
-from subscription_pipeline.orchestration.distributed import execute_elsewhere
-from subscription_pipeline.orchestration.executors import broker_url
+from subscription_pipeline.orchestration.executors import broker_url, execution_config
+from subscription_pipeline.orchestration.instance import open_instance
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
+from subscription_pipeline.warehouse.connection import connect
 
 STAGED_LOGS_JOB = "stage_event_logs"
 
@@ -32,6 +35,8 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 LAUNCHED_BY_TAG = "subscription_pipeline/launched_by"
 PID_TAG = "subscription_pipeline/pid"
+WAREHOUSE_TAG = "subscription_pipeline/warehouse"
+RESOLVE_JOB = "resolve_state"
 
 
 class ReconcileFailed(RuntimeError):
@@ -53,14 +58,8 @@ class ReconcileResult:
     log_days: list[str] = field(default_factory=list)
     inbox_days: list[str] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)
-
-
-def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME must be absolute: default to the repo's dagster_home/ folder."""
-    home = paths.default_dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
+    # True when nothing was new and the last resolution stands: no run was launched.
+    nothing_to_do: bool = False
 
 
 def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:
@@ -89,30 +88,23 @@ def day_ranges(days: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def run_job(
-    defs: dg.Definitions,
     instance: dg.DagsterInstance,
     job_name: str,
     run_config: dict,
+    warehouse: Path,
     partition_range: tuple[str, str] | None = None,
     executor: str = "in_process",
 ) -> RunRecord:
-    job = defs.resolve_job_def(job_name)
-    tags = {LAUNCHED_BY_TAG: "reconcile", PID_TAG: str(os.getpid())}
+    # Imported here: it loads the definitions (every asset's modules), which a reconcile with
+    # nothing to do never needs.
+    from subscription_pipeline.orchestration.launch import execute_job_run
+
+    tags = {LAUNCHED_BY_TAG: "reconcile", PID_TAG: str(os.getpid()), WAREHOUSE_TAG: str(warehouse)}
     if partition_range:
         tags |= {RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]}
-    if executor == "in_process":
-        result = job.execute_in_process(
-            run_config=run_config, instance=instance, tags=tags, raise_on_error=False
-        )
-    else:
-        result = execute_elsewhere(job_name, instance, run_config, tags, executor)
+    launched = execute_job_run(instance, job_name, run_config, tags, execution_config(executor))
     label = f"{partition_range[0]}..{partition_range[1]}" if partition_range else "-"
-    errors = [
-        event.step_failure_data.error.message.strip()
-        for event in result.all_events
-        if event.is_step_failure and event.step_failure_data.error
-    ]
-    return RunRecord(job_name, label, result.run_id, result.success, "; ".join(errors))
+    return RunRecord(job_name, label, launched.run_id, launched.success, "; ".join(launched.errors))
 
 
 def _process_alive(pid: int) -> bool:
@@ -138,6 +130,8 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
         tags={LAUNCHED_BY_TAG: "reconcile"},
     )
     for run in instance.get_runs(filters=in_flight):
+        if run.parent_run_id:
+            continue  # a re-execution from the UI inherits the tags but runs in the code location
         pid = run.tags.get(PID_TAG)
         if pid and pid.isdigit() and not _process_alive(int(pid)):
             instance.report_run_failed(run, message=f"reconcile process {pid} died mid-run")
@@ -146,12 +140,67 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
+def nothing_dirty(warehouse: Path) -> bool:
+    """The engine file exists and no contact vector waits for its resolution."""
+    engine = paths.engine_warehouse(warehouse)
+    if not engine.exists():
+        return False
+    con = connect(engine, read_only=True)
+    try:
+        tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
+        if "dirty_vectors" not in tables:
+            return False
+        [(dirty,)] = con.execute("SELECT count(*) FROM dirty_vectors").fetchall()
+    finally:
+        con.close()
+    return dirty == 0
+
+
+def last_resolution_succeeded(instance: dg.DagsterInstance, warehouse: Path) -> bool:
+    """The latest resolve run for this warehouse (the CLI's, or its re-execution) succeeded.
+
+    Its checks, error reports, report and exports all ran then: a failed export is retried by
+    the next reconcile even when no input is new.
+    """
+    latest = instance.get_runs(
+        filters=dg.RunsFilter(job_name=RESOLVE_JOB, tags={WAREHOUSE_TAG: str(warehouse)}), limit=1
+    )
+    return bool(latest) and latest[0].status == dg.DagsterRunStatus.SUCCESS
+
+
+def record_nothing_to_do(instance: dg.DagsterInstance, warehouse: Path) -> None:
+    """An observation of the state in the UI's asset events: the night ran, found nothing new.
+
+    An observation, not a materialization: the state was not recomputed, and automation
+    conditions downstream must not fire on it.
+    """
+    instance.report_runless_asset_event(
+        dg.AssetObservation(
+            asset_key="subscription_state",
+            description="reconcile: no new or changed input, last resolution stands; no run",
+            metadata={"warehouse": dg.MetadataValue.path(str(warehouse))},
+        )
+    )
+
+
 def reconcile(
     data_dir: Path, warehouse: Path, default_region: str = "US", executor: str = "in_process"
 ) -> ReconcileResult:
-    """Ingest what is new or changed since the ledger last saw it, then resolve."""
+    """Ingest what is new or changed since the ledger last saw it, then resolve.
+
+    With nothing new, nothing dirty and the last resolution a success, no run is launched
+    (Dagster's fixed cost of a run is seconds); an observation records the night instead.
+    """
     pending = find_pending(data_dir, warehouse)
-    return run_partitions(data_dir, warehouse, pending, default_region, executor)
+    quiet = not (pending.uploads or pending.log_days or pending.inbox_days)
+    return run_partitions(
+        data_dir,
+        warehouse,
+        pending,
+        default_region,
+        executor,
+        skip_if_resolved=quiet and nothing_dirty(warehouse),
+    )
 
 
 def backfill(
@@ -174,13 +223,11 @@ def run_partitions(
     pending: PendingInputs,
     default_region: str,
     executor: str = "in_process",
+    *,
+    skip_if_resolved: bool = False,
 ) -> ReconcileResult:
-    ensure_dagster_home()
     if executor == "celery":
         broker_url()  # no broker: one clear error before any run starts
-    # Imported here: loading the definitions must not happen before DAGSTER_HOME is set.
-    from subscription_pipeline.definitions import defs
-
     run_config = {
         "resources": {
             "warehouse": {
@@ -199,8 +246,12 @@ def run_partitions(
         log_days=list(pending.log_days),
         inbox_days=list(pending.inbox_days),
     )
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         release_abandoned_runs(instance)
+        if skip_if_resolved and last_resolution_succeeded(instance, warehouse):
+            record_nothing_to_do(instance, warehouse)
+            result.nothing_to_do = True
+            return result
         known = set(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
         new = [name for name in pending.uploads if name not in known]
         if new:
@@ -214,12 +265,12 @@ def run_partitions(
             planned.append((STAGED_LOGS_JOB, None))
         planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
         # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
-        planned.append(("resolve_state", None))
+        planned.append((RESOLVE_JOB, None))
         for job_name, partition_range in planned:
             config = run_config
             if job_name == STAGED_LOGS_JOB:
                 config = run_config | staged_days_config(pending.log_days)
-            record = run_job(defs, instance, job_name, config, partition_range, executor)
+            record = run_job(instance, job_name, config, warehouse, partition_range, executor)
             result.runs.append(record)
             if not record.success:
                 raise ReconcileFailed(

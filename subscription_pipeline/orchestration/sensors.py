@@ -21,8 +21,8 @@ from pathlib import Path
 import dagster as dg
 
 from subscription_pipeline.api.inbox import inbox_path, open_inbox
-from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR
 from subscription_pipeline.ingest.event_logs import log_files_for_day
+from subscription_pipeline.ingest.upload_files import UPLOADS_DIR
 from subscription_pipeline.orchestration.jobs import (
     ingest_inbox_job,
     ingest_logs_job,

@@ -1,9 +1,10 @@
 """The reconciliation report: state counts per run, what changed, rejections, a chart.
 
 Pure functions over the warehouse, free of Dagster; the orchestration wires them in.
+The chart (`report.chart.state_chart_png`) is imported by the report step alone: matplotlib
+costs a second to import, and the resolution and the checks import this package.
 """
 
-from subscription_pipeline.report.chart import state_chart_png
 from subscription_pipeline.report.markdown import markdown_table, report_markdown
 from subscription_pipeline.report.rejections import rejections_by_code
 from subscription_pipeline.report.snapshots import (
@@ -29,7 +30,6 @@ __all__ = [
     "record_transitions",
     "rejections_by_code",
     "report_markdown",
-    "state_chart_png",
     "state_counts",
     "transition_counts",
 ]
