@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from subscription_pipeline.orchestration.runner import reconcile
+from subscription_pipeline.paths import engine_warehouse
 from subscription_pipeline.warehouse.connection import connect
 
 
@@ -46,8 +47,9 @@ def test_nothing_new_launches_no_run_but_an_unfinished_resolution_does(
     assert [run.job for run in retried.runs] == ["resolve_state"]
     assert all(run.success for run in retried.runs)
 
-    # A vector left dirty (a resolution interrupted before it committed) is resolved too.
-    con = connect(warehouse)
+    # A vector left dirty (a resolution interrupted before it committed) is resolved too: in the
+    # engine file, the one the pipeline writes (the warehouse path is the analysts' copy).
+    con = connect(engine_warehouse(warehouse))
     con.execute("INSERT INTO dirty_vectors SELECT channel, contact FROM subscription_state LIMIT 1")
     con.close()
     resumed = reconcile(sample_landing_zone, warehouse)
