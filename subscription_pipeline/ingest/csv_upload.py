@@ -69,6 +69,7 @@ def _write_rows(
     observations: pl.DataFrame,
     rejected: pl.DataFrame,
     uploaded_at: datetime | None,
+    content_sha256: str | None = None,
 ) -> None:
     source_file = upload_source_file(file_name)
     _insert_frame(
@@ -77,13 +78,15 @@ def _write_rows(
         """
         INSERT INTO observations (
             source_kind, partition_key, source_file, row_number, message_id, source, channel,
-            contact, subscription_group, status, effective_at, received_at, user_id, anonymous_id
+            contact, subscription_group, status, effective_at, received_at, user_id, anonymous_id,
+            evidence
         )
         SELECT ?, ?, ?, row_number, NULL, ?, channel, contact, subscription_group, status,
-               ?, NULL, user_id, anonymous_id
+               ?, NULL, user_id, anonymous_id,
+               json_object('file', ?, 'sha256', ?, 'row', row_number)::VARCHAR
         FROM csv_upload_frame
         """,
-        [SOURCE_KIND, file_name, source_file, file_name, uploaded_at],
+        [SOURCE_KIND, file_name, source_file, file_name, uploaded_at, file_name, content_sha256],
     )
     _insert_frame(
         con,
@@ -156,7 +159,7 @@ def _ingest(
         error.rows_in = error.rows_in or rows_in
         return _reject_file(con, entry, error)
     observations, rejected = judge_rows(con, upload.rows, layout, settings.default_region)
-    _write_rows(con, file_name, observations, rejected, entry.uploaded_at)
+    _write_rows(con, file_name, observations, rejected, entry.uploaded_at, entry.content_sha256)
     applied = observations.get_column("row_number").n_unique()
     return replace(entry, rows_in=rows_in, applied=applied, rejected=rows_in - applied)
 

@@ -15,6 +15,10 @@ CREATE OR REPLACE TEMP MACRO _log_utc(s) AS timezone(
         END AS TIMESTAMPTZ
     )
 );
+-- Evidence as one JSON object of the items that have a value, in the given order.
+CREATE OR REPLACE TEMP MACRO _log_evidence(items) AS nullif(to_json(
+    map_from_entries(list_filter(items, lambda e: nullif(e.v, '') IS NOT NULL))
+)::VARCHAR, '{}');
 
 -- name: lines
 -- One row per line: what kind of line it is and, for a JSON object, the fields that matter,
@@ -42,8 +46,12 @@ parsed AS (
             "type": "VARCHAR", "event": "VARCHAR", "messageId": "VARCHAR",
             "timestamp": "VARCHAR", "receivedAt": "VARCHAR",
             "userId": "VARCHAR", "anonymousId": "VARCHAR",
-            "properties": {"from": "VARCHAR", "body": "VARCHAR"},
-            "context": {"messaging_subscriptions": [{
+            "properties": {"from": "VARCHAR", "body": "VARCHAR", "to": "VARCHAR"},
+            "context": {
+                "ip": "VARCHAR", "userAgent": "VARCHAR",
+                "page": {"url": "VARCHAR", "path": "VARCHAR"},
+                "library": {"name": "VARCHAR", "version": "VARCHAR"},
+                "messaging_subscriptions": [{
                 "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR",
                 "groups": [{"name": "VARCHAR", "status": "VARCHAR"}]
             }]}
@@ -72,7 +80,19 @@ timed AS (
         m.anonymousId AS anonymous_id,
         m.properties."from" AS sender_raw,
         m.properties.body AS body,
-        m.context.messaging_subscriptions AS subscriptions
+        m.context.messaging_subscriptions AS subscriptions,
+        -- Evidence (docs/consent.md): proof of consent, never read by the resolution.
+        [
+            {'k': 'message_id', 'v': trim(m.messageId)}, {'k': 'user_id', 'v': m.userId},
+            {'k': 'anonymous_id', 'v': m.anonymousId}, {'k': 'ip', 'v': m.context.ip},
+            {'k': 'user_agent', 'v': m.context.userAgent},
+            {'k': 'page_url', 'v': m.context.page.url}, {'k': 'page_path', 'v': m.context.page.path},
+            {'k': 'library', 'v': concat_ws(' ', m.context.library.name, m.context.library.version)}
+        ] AS evidence_items,
+        [
+            {'k': 'body', 'v': m.properties.body}, {'k': 'from', 'v': m.properties."from"},
+            {'k': 'to', 'v': m.properties."to"}
+        ] AS keyword_items
     FROM parsed
 ),
 clamped AS (
@@ -128,7 +148,8 @@ WITH entries AS (
         user_id,
         anonymous_id,
         unnest(subscriptions) AS entry,
-        generate_subscripts(subscriptions, 1) - 1 AS entry_index
+        generate_subscripts(subscriptions, 1) - 1 AS entry_index,
+        _log_evidence(evidence_items) AS evidence
     FROM _log_lines
     WHERE line_kind = 'message' AND msg_type IN ('identify', 'track')
 )
@@ -140,6 +161,7 @@ SELECT
     e.received_at,
     e.user_id,
     e.anonymous_id,
+    e.evidence,
     e.entry_index,
     'event' AS source_kind,
     'messaging_subscriptions[' || e.entry_index || ']' AS field,
@@ -163,6 +185,7 @@ SELECT
     l.received_at,
     l.user_id,
     l.anonymous_id,
+    _log_evidence(l.evidence_items || l.keyword_items) AS evidence,
     NULL AS entry_index,
     'keyword' AS source_kind,
     'properties' AS field,
@@ -257,7 +280,7 @@ LEFT JOIN (
 -- effective_observations view keeps the winner.
 INSERT INTO observations (
     source_kind, partition_key, source_file, row_number, message_id, source, channel, contact,
-    subscription_group, status, effective_at, received_at, user_id, anonymous_id
+    subscription_group, status, effective_at, received_at, user_id, anonymous_id, evidence
 )
 WITH good AS (
     -- The line's own fields travel with each candidate (candidates): no join back to the lines.
@@ -268,12 +291,13 @@ grouped AS (
 )
 SELECT
     source_kind, $day, source_file, line_number, message_id, message_id, channel, contact,
-    NULL, status, effective_at, received_at, user_id, anonymous_id
+    NULL, status, effective_at, received_at, user_id, anonymous_id, evidence
 FROM good
 UNION ALL
 SELECT
     g.source_kind, $day, g.source_file, g.line_number, g.message_id, g.message_id, g.channel,
-    g.contact, trim(g.g.name), s.value, g.effective_at, g.received_at, g.user_id, g.anonymous_id
+    g.contact, trim(g.g.name), s.value, g.effective_at, g.received_at, g.user_id, g.anonymous_id,
+    g.evidence
 FROM grouped g
 JOIN _log_vocab s ON s.kind = 'status' AND s.spelling = lower(trim(g.g.status));
 

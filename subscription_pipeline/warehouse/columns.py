@@ -20,6 +20,7 @@ OBSERVATION_COLUMNS = (
     "received_at",
     "user_id",
     "anonymous_id",
+    "evidence",
 )
 STATE_COLUMNS = (
     "channel",
@@ -52,4 +53,5 @@ HISTORY_COLUMNS = (
     "reason",
     "status_after",
     "locked_after",
+    "evidence",
 )
