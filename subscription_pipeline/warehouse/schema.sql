@@ -190,3 +190,13 @@ CREATE TABLE IF NOT EXISTS suppressed_records (
     row_number BIGINT,
     channel VARCHAR NOT NULL
 );
+
+-- The erasure audit, copied from the registry for analysts: when, by whom, why, the hash.
+CREATE TABLE IF NOT EXISTS erasure_audit (
+    seq BIGINT NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    action VARCHAR NOT NULL,               -- 'forget' | 'lift' | 'applied'
+    contact_hash VARCHAR NOT NULL,
+    requested_by VARCHAR NOT NULL,
+    reason VARCHAR
+);
