@@ -19,6 +19,7 @@ from subscription_pipeline.api.guard import Guard
 from subscription_pipeline.api.models import BatchLookupBody, PutSubscriptionsBody
 from subscription_pipeline.api.service import IdempotencyKeyReused, SubscriptionService
 from subscription_pipeline.api.validate import Entry, EntryError, judge_entry, judge_key
+from subscription_pipeline.erasure.api_routes import add_erasure_route, request_evidence
 from subscription_pipeline.normalize import DEFAULT_REGION
 
 log = logging.getLogger("subscription_pipeline.api")
@@ -75,6 +76,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def put_subscriptions(
         space_id: str,
         body: PutSubscriptionsBody,
+        request: Request,
         idempotency_key: str | None = Header(default=None),
     ) -> Response:
         if len(body.subscriptions) > settings.max_entries:
@@ -95,7 +97,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True)
         digest = hashlib.sha256(f"{space_id}\n{canonical}".encode()).hexdigest()
         try:
-            answer = await service.put(space_id, entries, digest, idempotency_key)
+            answer = await service.put(
+                space_id, entries, digest, idempotency_key, request_evidence(request)
+            )
         except IdempotencyKeyReused:
             return JSONResponse(
                 status_code=409,
@@ -139,4 +143,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
         log.info("looked up %d contacts: %d found", len(judged), len(successes))
         return JSONResponse(content={"data": {"successes": successes, "failures": failures}})
 
+    add_erasure_route(app, settings.data_dir, settings.default_region)
     return app

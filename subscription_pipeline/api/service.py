@@ -27,6 +27,13 @@ from subscription_pipeline.api.inbox import (
 from subscription_pipeline.api.snapshot import SnapshotReader, Vector, snapshot_path
 from subscription_pipeline.api.validate import Entry
 from subscription_pipeline.api.writer import GroupCommitWriter
+from subscription_pipeline.erasure.api_support import (
+    SuppressionList,
+    ensure_inbox_tables,
+    record_request_evidence,
+    record_suppressed,
+    suppressed_item,
+)
 from subscription_pipeline.resolve.step import StepResult, VectorState
 
 log = logging.getLogger("subscription_pipeline.api")
@@ -43,6 +50,12 @@ class SubscriptionService:
         self._local = threading.local()
         # One writer thread (group commit) rather than writers contending in SQLite, whose busy
         # handler sleeps in steps of up to 100 ms instead of waking when the lock is free.
+        self.suppressions = SuppressionList(data_dir)
+        inbox = open_inbox(self.inbox_file)
+        try:
+            ensure_inbox_tables(inbox)
+        finally:
+            inbox.close()
         self._writer = GroupCommitWriter(self.inbox_file)
 
     def close(self) -> None:
@@ -56,7 +69,12 @@ class SubscriptionService:
         return con
 
     async def put(
-        self, space_id: str, entries: list[Entry], body_sha256: str, idempotency_key: str | None
+        self,
+        space_id: str,
+        entries: list[Entry],
+        body_sha256: str,
+        idempotency_key: str | None,
+        evidence: dict[str, str | None] | None = None,
     ) -> str:
         """Record the entries durably (fsynced) and return the JSON answer, once per key.
 
@@ -64,6 +82,9 @@ class SubscriptionService:
         thread: no worker-thread hop, which costs a scheduler wait on a busy machine.
         """
         snapshot = self.snapshots.current()
+        # Erased contacts: answered SUPPRESSED, never recorded (docs/consent.md).
+        suppressed = self.suppressions.suppressed([entry.contact for entry in entries])
+        all_entries, entries = entries, [e for e in entries if e.contact not in suppressed]
         vectors = [(entry.channel, entry.contact) for entry in entries]
         base = {vector: known.state for vector, known in snapshot.lookup(vectors).items()}
 
@@ -82,6 +103,23 @@ class SubscriptionService:
             pending = entries_after(con, vectors, snapshot.inbox_through_seq)
             states, results = fold_entries(base, pending)
             answer = build_answer(entries, new, seqs, states, results)
+            record_request_evidence(con, request_id, evidence)
+            if suppressed:
+                left_out = [e for e in all_entries if e.contact in suppressed]
+                record_suppressed(
+                    con,
+                    request_id,
+                    accepted_at,
+                    [(e.index, e.channel, 1 + len(e.groups)) for e in left_out],
+                )
+                answer = [
+                    item
+                    for _, item in sorted(
+                        [(e.index, a) for e, a in zip(entries, answer, strict=True)]
+                        + [(e.index, suppressed_item(e.channel)) for e in left_out],
+                        key=lambda pair: pair[0],
+                    )
+                ]
             response = json.dumps({"data": {"subscriptions": answer}}, separators=(",", ":"))
             insert_request(
                 con,
@@ -107,6 +145,9 @@ class SubscriptionService:
     def current(self, vectors: list[Vector]) -> dict[Vector, VectorState]:
         """The state of each known vector: the snapshot plus the inbox entries after it."""
         snapshot = self.snapshots.current()
+        # An erased contact is unknown at once, before the next run purges the snapshot.
+        suppressed = self.suppressions.suppressed([contact for _, contact in vectors])
+        vectors = [vector for vector in vectors if vector[1] not in suppressed]
         base = {vector: known.state for vector, known in snapshot.lookup(vectors).items()}
         con = self._inbox()
         con.execute("BEGIN")  # one read snapshot of the inbox for all vectors

@@ -22,6 +22,7 @@ import polars as pl
 
 from subscription_pipeline.api.inbox import inbox_path
 from subscription_pipeline.api.snapshot import publish_snapshot, snapshot_path
+from subscription_pipeline.erasure.api_support import ensure_inbox_tables
 from subscription_pipeline.erasure.registry import REGISTRY_FILE
 from subscription_pipeline.erasure.search import written_files
 from subscription_pipeline.ingest.csv_upload import list_uploads
@@ -100,8 +101,16 @@ def _purge_inbox(path: Path, spellings: list[str]) -> bool:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         con.execute("PRAGMA secure_delete=ON")
+        ensure_inbox_tables(con)  # a script: it would commit an open transaction
         con.execute("BEGIN IMMEDIATE")
         marks = ",".join("?" for _ in spellings)
+        # Counted where they were (the ledger's `suppressed`), without the contact.
+        con.execute(
+            "INSERT INTO suppressed_entries (request_id, item_index, day, channel, observations) "
+            "SELECT request_id, item_index, day, channel, count(*) FROM entries "
+            f"WHERE lower(contact) IN ({marks}) GROUP BY request_id, item_index, day, channel",  # noqa: S608
+            spellings,
+        )
         deleted = con.execute(
             f"DELETE FROM entries WHERE lower(contact) IN ({marks})",  # noqa: S608
             spellings,
