@@ -111,6 +111,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     from subscription_pipeline.warehouse.connection import connect
 
     data_dir, warehouse = _resolve_paths(args)
+    if args.consent_records is not None:
+        from subscription_pipeline.consent_records import export_consent_records
+
+        con = connect(warehouse, read_only=True)
+        try:
+            count = export_consent_records(con, args.consent_records.resolve())
+        finally:
+            con.close()
+        print(f"consent records: {args.consent_records} ({count} contact vectors)")
+        return 0
     out_dir = (args.out or data_dir / "exports").resolve()
     con = connect(warehouse, read_only=True)
     try:
@@ -223,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("parquet", "csv"),
         default=None,
         help="repeatable; default both",
+    )
+    export.add_argument(
+        "--consent-records",
+        type=Path,
+        metavar="DIR",
+        help="instead: one JSON consent record per contact vector into DIR (docs/consent.md)",
     )
     export.set_defaults(handler=cmd_export)
 

@@ -10,6 +10,8 @@ import pytest
 from csv_files import csv_text, write_upload
 from log_files import entry, identify, inbound, write_log
 
+from subscription_pipeline.consent_records import export_consent_records, record_file_name
+from subscription_pipeline.export import export_state
 from subscription_pipeline.ingest.csv_upload import ingest_upload
 from subscription_pipeline.ingest.event_logs import ingest_log_day
 from subscription_pipeline.ingest.settings import IngestSettings
@@ -22,8 +24,8 @@ EMAIL = "ann@example.com"
 PHONE = "+14155552671"
 
 
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def write_inputs(tmp_path: Path) -> None:
+    """An opt-in event with its context, a STOP with its `to`, a CSV row."""
     opt_in = identify(
         "msg-optin",
         [entry("Ann@Example.com", "EMAIL", "SUBSCRIBED")],
@@ -45,10 +47,21 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         "20240301T000000Z_crm.csv",
         csv_text(["email", "email_subscription_status"], [[EMAIL, "subscribed"]]),
     )
+
+
+def _landing_zone(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """The inputs, ingested and resolved."""
+    write_inputs(tmp_path)
     connection = connect(tmp_path / "warehouse.duckdb", threads=1)
     ingest_log_day(connection, tmp_path, DAY, IngestSettings())
     ingest_upload(connection, tmp_path, "20240301T000000Z_crm.csv", IngestSettings())
     resolve_all(connection)
+    return connection
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    connection = _landing_zone(tmp_path)
     yield connection
     connection.close()
 
@@ -108,3 +121,37 @@ def test_evidence_does_not_change_the_state(con, tmp_path: Path) -> None:
     assert con.execute(
         "SELECT count(*) FROM subscription_history WHERE evidence IS NOT NULL"
     ).fetchone() == (0,)
+
+
+def test_consent_records_hold_the_state_the_step_that_set_it_and_the_history(
+    con, tmp_path: Path
+) -> None:
+    out = tmp_path / "records"
+    assert export_consent_records(con, out) == 2  # ann's email, the phone's sms
+    record = json.loads((out / record_file_name("email", EMAIL)).read_text())
+    assert record["subject"] == {"channel": "email", "contact": EMAIL, "user_id": "user-1"}
+    assert record["pipeline"]["name"] == "subscription-pipeline" and record["pipeline"]["version"]
+    assert record["record_id"].startswith("urn:subscription-pipeline:consent-record:")
+    [channel] = record["state"]
+    assert channel["status"] == "subscribed"
+    assert channel["set_by"]["source"] == "event"
+    assert channel["set_by"]["evidence"]["ip"] == "203.0.113.7"
+    assert channel["set_by"]["evidence"]["page_url"] == "https://shop.example/signup?x=1"
+    assert [step["source"] for step in record["history"]] == ["csv", "event"]
+    assert record["history"][0]["evidence"]["file"] == "20240301T000000Z_crm.csv"
+    stop = json.loads((out / record_file_name("sms", PHONE)).read_text())
+    assert stop["state"][0]["locked"] is True
+    assert stop["state"][0]["set_by"]["evidence"]["to"] == "+18005550100"
+
+
+def test_evidence_stays_out_of_the_sql_traits_exports(tmp_path: Path) -> None:
+    connection = _landing_zone(tmp_path)
+    try:
+        export_state(connection, tmp_path / "exports", formats=("csv",))
+    finally:
+        connection.close()
+    secrets = ("203.0.113.7", "Mozilla", "shop.example", "anon-9", "+18005550100", "sha256")
+    for path in (tmp_path / "exports").iterdir():
+        text = path.read_text()
+        assert not any(value in text for value in secrets), path.name
+        assert "evidence" not in text
