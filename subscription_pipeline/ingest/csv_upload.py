@@ -178,5 +178,5 @@ def ingest_upload(
     with transaction(con):
         clear_partition(con, SOURCE_KIND, file_name)
         entry = _ingest(con, path, file_name, settings)
-        write_ledger_entry(con, entry)
+        entry = write_ledger_entry(con, entry)  # with its suppressed rows counted
     return entry

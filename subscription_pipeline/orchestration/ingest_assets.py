@@ -18,7 +18,15 @@ def ledger_metadata(entries: list[LedgerEntry]) -> dict[str, dg.MetadataValue]:
     """Counts a person looks for first, plus the per-file accounting as a markdown table."""
     totals = {
         field: sum(getattr(entry, field) for entry in entries)
-        for field in ("rows_in", "applied", "ignored", "duplicate", "rejected", "warnings")
+        for field in (
+            "rows_in",
+            "applied",
+            "ignored",
+            "duplicate",
+            "rejected",
+            "suppressed",
+            "warnings",
+        )
     }
     lines = [
         "| file | status | rows in | applied | ignored | duplicate | rejected | error |",
