@@ -11,6 +11,7 @@ The landing zone's raw inputs are the user's and stay as they are (docs/consent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -44,7 +45,10 @@ def purge_files(
         changed.append(publish_snapshot(con, data_dir))
     reports = data_dir / REPORTS_DIR
     if reports.is_dir():
-        refresh_error_reports(con, data_dir, list_uploads(data_dir), reports)
+        # An upload edited since (e.g. purged by hand) cannot be re-read: its report's cells are
+        # blanked below instead.
+        with contextlib.suppress(RuntimeError, OSError):
+            refresh_error_reports(con, data_dir, list_uploads(data_dir), reports)
     special = {
         inbox_path(data_dir),
         snapshot_path(data_dir),
