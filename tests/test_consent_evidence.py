@@ -108,7 +108,7 @@ def test_explain_of_a_stop_shows_the_text_and_the_number_it_was_sent_to(con) -> 
     step = next(i for i, line in enumerate(lines) if "#msg-stop" in line)
     evidence = lines[step + 1]
     # The body exactly as received (spaces kept), the sender as sent, the number it went to.
-    assert "body= Stop ," in evidence
+    assert 'body=" Stop "' in evidence
     assert "from=(415) 555-2671" in evidence
     assert "to=+18005550100" in evidence
 

@@ -21,8 +21,11 @@ def parse_evidence(text: str | None) -> dict[str, Any]:
 
 
 def describe_evidence(text: str | None) -> str:
-    """`key=value` pairs in the stored order, values as JSON when they are not plain strings."""
-    return ", ".join(
-        f"{key}={value if isinstance(value, str) else json.dumps(value)}"
-        for key, value in parse_evidence(text).items()
-    )
+    """`key=value` pairs in the stored order; a value is quoted (JSON) unless it is a plain
+    string, so that a body received as " Stop " shows its spaces."""
+    return ", ".join(f"{key}={_shown(value)}" for key, value in parse_evidence(text).items())
+
+
+def _shown(value: Any) -> str:
+    plain = isinstance(value, str) and value and value == value.strip() and "," not in value
+    return value if plain else json.dumps(value)
