@@ -15,10 +15,32 @@ CREATE OR REPLACE TEMP MACRO _log_utc(s) AS timezone(
         END AS TIMESTAMPTZ
     )
 );
--- Evidence as one JSON object of the items that have a value, in the given order.
-CREATE OR REPLACE TEMP MACRO _log_evidence(items) AS nullif(to_json(
-    map_from_entries(list_filter(items, lambda e: nullif(e.v, '') IS NOT NULL))
-)::VARCHAR, '{}');
+-- Evidence (docs/consent.md): proof of consent, never read by the resolution. Read from the raw
+-- line of the few lines that apply something, not parsed for every line of the day. One JSON
+-- object of the items that have a value; a keyword adds the body as received, from and to.
+CREATE OR REPLACE TEMP MACRO _log_evidence(line, keyword) AS nullif(to_json(map_from_entries(
+    list_filter(
+        [
+            {'k': 'message_id', 'v': trim(json_extract_string(line, '$.messageId'))},
+            {'k': 'user_id', 'v': json_extract_string(line, '$.userId')},
+            {'k': 'anonymous_id', 'v': json_extract_string(line, '$.anonymousId')},
+            {'k': 'ip', 'v': json_extract_string(line, '$.context.ip')},
+            {'k': 'user_agent', 'v': json_extract_string(line, '$.context.userAgent')},
+            {'k': 'page_url', 'v': json_extract_string(line, '$.context.page.url')},
+            {'k': 'page_path', 'v': json_extract_string(line, '$.context.page.path')},
+            {'k': 'library', 'v': concat_ws(
+                ' ',
+                json_extract_string(line, '$.context.library.name'),
+                json_extract_string(line, '$.context.library.version')
+            )}
+        ] || CASE WHEN keyword THEN [
+            {'k': 'body', 'v': json_extract_string(line, '$.properties.body')},
+            {'k': 'from', 'v': json_extract_string(line, '$.properties.from')},
+            {'k': 'to', 'v': json_extract_string(line, '$.properties.to')}
+        ] ELSE [] END,
+        lambda e: nullif(e.v, '') IS NOT NULL
+    )
+))::VARCHAR, '{}');
 
 -- name: lines
 -- One row per line: what kind of line it is and, for a JSON object, the fields that matter,
@@ -46,12 +68,8 @@ parsed AS (
             "type": "VARCHAR", "event": "VARCHAR", "messageId": "VARCHAR",
             "timestamp": "VARCHAR", "receivedAt": "VARCHAR",
             "userId": "VARCHAR", "anonymousId": "VARCHAR",
-            "properties": {"from": "VARCHAR", "body": "VARCHAR", "to": "VARCHAR"},
-            "context": {
-                "ip": "VARCHAR", "userAgent": "VARCHAR",
-                "page": {"url": "VARCHAR", "path": "VARCHAR"},
-                "library": {"name": "VARCHAR", "version": "VARCHAR"},
-                "messaging_subscriptions": [{
+            "properties": {"from": "VARCHAR", "body": "VARCHAR"},
+            "context": {"messaging_subscriptions": [{
                 "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR",
                 "groups": [{"name": "VARCHAR", "status": "VARCHAR"}]
             }]}
@@ -80,19 +98,7 @@ timed AS (
         m.anonymousId AS anonymous_id,
         m.properties."from" AS sender_raw,
         m.properties.body AS body,
-        m.context.messaging_subscriptions AS subscriptions,
-        -- Evidence (docs/consent.md): proof of consent, never read by the resolution.
-        [
-            {'k': 'message_id', 'v': trim(m.messageId)}, {'k': 'user_id', 'v': m.userId},
-            {'k': 'anonymous_id', 'v': m.anonymousId}, {'k': 'ip', 'v': m.context.ip},
-            {'k': 'user_agent', 'v': m.context.userAgent},
-            {'k': 'page_url', 'v': m.context.page.url}, {'k': 'page_path', 'v': m.context.page.path},
-            {'k': 'library', 'v': concat_ws(' ', m.context.library.name, m.context.library.version)}
-        ] AS evidence_items,
-        [
-            {'k': 'body', 'v': m.properties.body}, {'k': 'from', 'v': m.properties."from"},
-            {'k': 'to', 'v': m.properties."to"}
-        ] AS keyword_items
+        m.context.messaging_subscriptions AS subscriptions
     FROM parsed
 ),
 clamped AS (
@@ -149,9 +155,10 @@ WITH entries AS (
         anonymous_id,
         unnest(subscriptions) AS entry,
         generate_subscripts(subscriptions, 1) - 1 AS entry_index,
-        _log_evidence(evidence_items) AS evidence
+        _log_evidence(line, false) AS evidence
     FROM _log_lines
-    WHERE line_kind = 'message' AND msg_type IN ('identify', 'track')
+    -- Only lines with entries (unnest drops the others): their evidence is not even computed.
+    WHERE line_kind = 'message' AND msg_type IN ('identify', 'track') AND len(subscriptions) > 0
 )
 SELECT
     e.source_file,
@@ -185,7 +192,7 @@ SELECT
     l.received_at,
     l.user_id,
     l.anonymous_id,
-    _log_evidence(l.evidence_items || l.keyword_items) AS evidence,
+    _log_evidence(l.line, true) AS evidence,
     NULL AS entry_index,
     'keyword' AS source_kind,
     'properties' AS field,
