@@ -140,6 +140,13 @@ def test_reingest_and_a_new_upload_leave_the_contact_absent(landing) -> None:
         "20250101T000000Z_comeback.csv",
         csv_text(["phone", "sms_subscription_status"], [["720 263 4410", "subscribed"]]),
     )
+    # A row of an erased email rejected whole (a bad status): its raw record is redacted too.
+    assert _forget(data_dir, warehouse, contact=OTHER) == 0
+    write_upload(
+        data_dir,
+        "20250102T000000Z_typo.csv",
+        csv_text(["email", "email_subscription_status"], [[OTHER.upper(), "yes please"]]),
+    )
     # Every partition again (a replayed log day, a re-imported CSV) and the new upload.
     con = connect(warehouse)
     try:
@@ -161,7 +168,15 @@ def test_reingest_and_a_new_upload_leave_the_contact_absent(landing) -> None:
     assert all(entry.balanced for entry in entries)
     assert sum(entry.suppressed for entry in entries) >= 5
     assert _search(data_dir, warehouse) == ([], [])
-    assert _state(warehouse, PHONE) == others_before
+    con = connect(warehouse, read_only=True)
+    try:
+        assert find_in_warehouse(con, [OTHER]) == []
+    finally:
+        con.close()
+    assert find_in_files(data_dir, [OTHER]) == []
+    typo = (data_dir / "reports" / "20250102T000000Z_typo.errors.csv").read_text()
+    assert "INVALID_SUBSCRIPTION_STATUS" in typo
+    assert _state(warehouse, PHONE)[0] == [s for s in others_before[0] if s[1] != OTHER]
     report = (data_dir / "reports" / "20250101T000000Z_comeback.errors.csv").read_text()
     assert "SUPPRESSED" in report
     assert "4410" not in report

@@ -59,9 +59,51 @@ def suppress_stored_rows(
         [*scope, inner, outer, *scope],
     )
     try:
+        _redact_rejected_emails(con, ledger_kind, partition_key, source_file, inner, outer)
         return _leave_out(con, ledger_kind, observation_kinds, partition_key, source_file)
     finally:
         con.execute("DROP TABLE IF EXISTS _suppressed_obs")
+
+
+def _redact_rejected_emails(
+    con: duckdb.DuckDBPyConnection,
+    ledger_kind: str,
+    partition_key: str,
+    source_file: str,
+    inner: bytes,
+    outer: bytes,
+) -> None:
+    """A record rejected whole has no observation to recognise it by: its raw text is searched
+    for email addresses, and one under suppression has the record redacted (and its cached
+    spelling dropped). Phone numbers need libphonenumber to compare: docs/consent.md."""
+    con.execute(
+        r"""
+        CREATE OR REPLACE TEMP TABLE _suppressed_rejections AS
+        SELECT DISTINCT t.rid, t.token
+        FROM (
+            SELECT rowid AS rid,
+                   unnest(regexp_extract_all(
+                       lower(raw_record), '[^\s,;"''<>()\[\]{}:]+@[^\s,;"''<>()\[\]{}:]+'
+                   )) AS token
+            FROM rejections
+            WHERE source_kind = ? AND partition_key = ? AND source_file = ?
+              AND contains(raw_record, '@')
+        ) t
+        JOIN suppressions s
+            ON s.contact_hash = _contact_hmac(t.token, ?, ?) AND s.lifted_at IS NULL
+        """,
+        [ledger_kind, partition_key, source_file, inner, outer],
+    )
+    con.execute(
+        "UPDATE rejections SET raw_record = NULL, error_message = ? "
+        "WHERE rowid IN (SELECT rid FROM _suppressed_rejections)",
+        [REDACTED],
+    )
+    con.execute(
+        "DELETE FROM normalized_identifiers WHERE kind = 'email' "
+        "AND normalized IN (SELECT token FROM _suppressed_rejections)"
+    )
+    con.execute("DROP TABLE _suppressed_rejections")
 
 
 def _leave_out(
