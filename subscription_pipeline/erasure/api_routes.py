@@ -34,9 +34,11 @@ class ErasuresBody(BaseModel):
 
 
 def client_of(request: Request) -> str:
-    """The calling client's name as the auth layer set it (`name:token`), never the token."""
+    """The calling client's name as the auth layer set it (`name:token`), never the token: the
+    guard's request context (`request_context.client`) when there is one."""
     state = request.scope.get("state") or {}
-    return str(state.get("client_name") or "unnamed")
+    context = state.get("request_context")
+    return str(getattr(context, "client", None) or state.get("client_name") or "unnamed")
 
 
 def request_evidence(request: Request) -> dict[str, str | None]:
