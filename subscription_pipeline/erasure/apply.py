@@ -87,6 +87,15 @@ def apply_erasures(
     return applied
 
 
+def copy_registry_suppressions(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
+    """Copy the registry's suppressions into `con` without purging anything: a scratch database
+    that ingests (a staged log day) then leaves out suppressed contacts as the warehouse does."""
+    if not registry.registry_path(data_dir).exists():
+        return
+    with registry.open_registry(data_dir) as reg:
+        _copy_registry(con, registry.suppressions(reg), registry.audit_rows(reg))
+
+
 def _copy_registry(
     con: duckdb.DuckDBPyConnection,
     suppressions: list[tuple[str, str, str | None]],
