@@ -1,4 +1,4 @@
-"""`subscription-pipeline`: reconcile, explain, export, generate, dev, worker, serve."""
+"""`subscription-pipeline`: reconcile, explain, export, forget, generate, dev, worker, serve."""
 
 from __future__ import annotations
 
@@ -149,6 +149,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     from subscription_pipeline.warehouse.connection import connect
 
     data_dir, warehouse = _resolve_paths(args)
+    if args.consent_records is not None:
+        from subscription_pipeline.consent_records import export_consent_records
+
+        con = connect(warehouse, read_only=True)
+        try:
+            count = export_consent_records(con, args.consent_records.resolve())
+        finally:
+            con.close()
+        print(f"consent records: {args.consent_records} ({count} contact vectors)")
+        return 0
     out_dir = (args.out or data_dir / "exports").resolve()
     if not _published(warehouse):
         return 1
@@ -160,6 +170,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     for name, path in result.files.items():
         print(f"{name}: {path} ({result.rows.get(name, 0)} rows)")
     return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from subscription_pipeline.erasure.command import run_forget
+
+    data_dir, warehouse = _resolve_paths(args)
+    return run_forget(
+        data_dir,
+        warehouse,
+        args.region,
+        contact=args.contact,
+        reason=args.reason,
+        file=args.file,
+        lift=args.lift,
+        wait_seconds=args.wait,
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -272,7 +298,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="repeatable; default both",
     )
+    export.add_argument(
+        "--consent-records",
+        type=Path,
+        metavar="DIR",
+        help="instead: one JSON consent record per contact vector into DIR (docs/consent.md)",
+    )
     export.set_defaults(handler=cmd_export)
+
+    forget = commands.add_parser(
+        "forget",
+        help="erase a contact everywhere and suppress it (secret: SUBSCRIPTION_ERASURE_SECRET)",
+    )
+    which = forget.add_mutually_exclusive_group(required=True)
+    which.add_argument("contact", nargs="?", help="email address or phone number to erase")
+    which.add_argument("--file", type=Path, help="a CSV with a `contact` (and `reason`) column")
+    which.add_argument("--lift", metavar="CONTACT", help="end the suppression of a contact")
+    forget.add_argument("--reason", help="why (kept in the audit; never the contact)")
+    forget.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for a busy warehouse"
+    )
+    _add_paths(forget)
+    forget.set_defaults(handler=cmd_forget)
 
     generate = commands.add_parser("generate", help="write a synthetic landing zone")
     generate.add_argument("--events", type=int, default=100_000)

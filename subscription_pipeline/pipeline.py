@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from subscription_pipeline.erasure.apply import apply_pending_erasures
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
 from subscription_pipeline.ingest.settings import IngestSettings
@@ -33,6 +34,9 @@ def run_engine(
     settings = settings or IngestSettings()
     con = connect_engine(warehouse, memory_limit=memory_limit)
     try:
+        con = apply_pending_erasures(
+            con, data_dir, warehouse, lambda: connect_engine(warehouse, memory_limit=memory_limit)
+        )
         uploads = list_uploads(data_dir)
         for name in uploads:
             ingest_upload(con, data_dir, name, settings)

@@ -25,8 +25,10 @@ def summarize(warehouse: Path) -> str:
             """
             SELECT source_kind, count(*) AS files, count(*) FILTER (status = 'rejected'),
                    sum(rows_in), sum(applied), sum(ignored), sum(duplicate), sum(rejected),
-                   sum(warnings),
-                   count(*) FILTER (rows_in <> applied + ignored + duplicate + rejected)
+                   sum(suppressed), sum(warnings),
+                   count(*) FILTER (
+                       rows_in <> applied + ignored + duplicate + rejected + suppressed
+                   )
             FROM input_ledger GROUP BY ALL ORDER BY ALL
             """
         ).fetchall()
@@ -47,7 +49,7 @@ def summarize(warehouse: Path) -> str:
     finally:
         con.close()
     parts = [
-        "Inputs (rows in = applied + ignored + duplicate + rejected):",
+        "Inputs (rows in = applied + ignored + duplicate + rejected + suppressed):",
         _table(
             ledger,
             (
@@ -59,6 +61,7 @@ def summarize(warehouse: Path) -> str:
                 "ignored",
                 "duplicate",
                 "rejected",
+                "suppressed",
                 "warnings",
                 "unbalanced",
             ),

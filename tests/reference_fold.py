@@ -102,6 +102,7 @@ def _fold_vector(channel: str, contact: str, rows: list[Row]) -> tuple[list[Row]
                 "reason": reason,
                 "status_after": after,
                 "locked_after": state.locked,
+                "evidence": o.get("evidence"),
             }
         )
 

@@ -28,6 +28,7 @@ def obs(
     ref: str | int = 1,
     row: int = 1,
     user_id: str | None = None,
+    evidence: str | None = None,
 ) -> dict[str, Any]:
     """One observation shaped like ingestion's: `ref` is the CSV file name (with `row`), the
     messageId of an event or keyword (its line in the log file is derived from it), or the API
@@ -57,7 +58,7 @@ def obs(
         "received_at": at if kind in ("event", "keyword") else None,
         "user_id": user_id,
         "anonymous_id": None,
-        "evidence": None,
+        "evidence": evidence,
     }
 
 

@@ -122,10 +122,26 @@ class ErrorEnvelope(Shape):
     errors: list[RequestError]
 
 
+class QueuedErasure(Shape):
+    index: StrictInt
+    contact_hash: StrictStr
+    status: Literal["queued"]
+
+
+class ErasureData(Shape):
+    erasures: list[QueuedErasure]
+
+
+class ErasureAnswer(Shape):
+    data: ErasureData
+
+
 def check_answer(response: httpx.Response) -> BaseModel:
     """The response parsed by the model the SDK would use; raises if it does not validate."""
     response.read()
     body = response.json()
+    if response.status_code == 202 and response.request.url.path == "/erasures":
+        return ErasureAnswer.model_validate(body)  # ours, not Segment's: only its errors are
     if response.status_code == 200:
         if response.request.method == "PUT":
             return ReplaceAnswer.model_validate(body)

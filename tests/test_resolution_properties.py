@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +65,8 @@ def observations(draw: st.DrawFn, focus: str) -> dict[str, Any]:
     if channel == "email":
         group = draw(st.sampled_from([None, None, "news", "promo"]))
     statuses = ["subscribed", "unsubscribed"] if kind == "keyword" else STATUSES
+    ref = draw(st.sampled_from(SOURCES[kind]))
+    row = draw(st.integers(1, 3))
     return obs(
         kind,
         channel,
@@ -71,10 +74,19 @@ def observations(draw: st.DrawFn, focus: str) -> dict[str, Any]:
         draw(st.sampled_from(statuses)),
         draw(st.sampled_from(TIMES)),
         group=group,
-        ref=draw(st.sampled_from(SOURCES[kind])),
-        row=draw(st.integers(1, 3)),
+        ref=ref,
+        row=row,
         user_id=draw(st.sampled_from([None, None, "u1", "u2"])),
+        evidence=_evidence(kind, ref, row),
     )
+
+
+def _evidence(kind: str, ref: str, row: int) -> str | None:
+    """Evidence belongs to a record (a CSV row, a message, a request), as ingestion stores it;
+    some records have none. The engine must carry it to the history and never decide by it."""
+    if (len(ref) + row) % 3 == 0:
+        return None
+    return json.dumps({"ip": f"203.0.113.{row}", "ref": ref, "kind": kind})
 
 
 def histories(focus: str) -> st.SearchStrategy[list[dict[str, Any]]]:

@@ -27,6 +27,7 @@ from subscription_pipeline.api.shapes import lookup_item, rejected_item
 from subscription_pipeline.api.spaces import SAMPLE_SPACE_ID, check_inbox_spaces
 from subscription_pipeline.api.tokens import TokenTable
 from subscription_pipeline.api.validate import Rejected, judge_entry, judge_lookup
+from subscription_pipeline.erasure.api_routes import add_erasure_route
 from subscription_pipeline.normalize import DEFAULT_REGION
 
 log = logging.getLogger("subscription_pipeline.api")
@@ -149,4 +150,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
         data = {"successes": successes, "failures": failures, "errors": []}
         return JSONResponse(content={"data": data})
 
+    add_erasure_route(app, settings.data_dir, settings.default_region)
     return app

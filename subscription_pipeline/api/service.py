@@ -28,6 +28,13 @@ from subscription_pipeline.api.shapes import put_item, rejected_item
 from subscription_pipeline.api.snapshot import SnapshotReader, Vector, snapshot_path
 from subscription_pipeline.api.validate import Entry, Rejected
 from subscription_pipeline.api.writer import GroupCommitWriter
+from subscription_pipeline.erasure.api_support import (
+    SUPPRESSED,
+    SuppressionList,
+    ensure_inbox_tables,
+    record_request_evidence,
+    record_suppressed,
+)
 from subscription_pipeline.resolve.step import StepResult, VectorState
 
 log = logging.getLogger("subscription_pipeline.api")
@@ -44,6 +51,12 @@ class SubscriptionService:
         self._local = threading.local()
         # One writer thread (group commit) rather than writers contending in SQLite, whose busy
         # handler sleeps in steps of up to 100 ms instead of waking when the lock is free.
+        self.suppressions = SuppressionList(data_dir)
+        inbox = open_inbox(self.inbox_file)
+        try:
+            ensure_inbox_tables(inbox)
+        finally:
+            inbox.close()
         self._writer = GroupCommitWriter(self.inbox_file)
 
     def close(self) -> None:
@@ -73,6 +86,16 @@ class SubscriptionService:
         """
         entries = [entry for entry in judged if isinstance(entry, Entry)]
         snapshot = self.snapshots.current()
+        # Erased contacts: a failure SUPPRESSED without the key, never recorded (docs/consent.md).
+        suppressed = self.suppressions.suppressed([entry.contact for entry in entries])
+        left_out = [entry for entry in entries if entry.contact in suppressed]
+        if left_out:
+            gone = {entry.index for entry in left_out}
+            judged = [
+                suppressed_rejection(e) if isinstance(e, Entry) and e.index in gone else e
+                for e in judged
+            ]
+            entries = [entry for entry in entries if entry.contact not in suppressed]
         vectors = [(entry.channel, entry.contact) for entry in entries]
         base = {vector: known.state for vector, known in snapshot.lookup(vectors).items()}
 
@@ -90,6 +113,15 @@ class SubscriptionService:
             pending = entries_after(con, vectors, snapshot.inbox_through_seq)
             states, results = fold_entries(base, pending)
             answer = build_answer(judged, new, seqs, states, results)
+            evidence = {"client": context.client, "remote_addr": context.remote_addr}
+            record_request_evidence(con, context.request_id, evidence)
+            if left_out:
+                record_suppressed(
+                    con,
+                    context.request_id,
+                    accepted_at,
+                    [(e.index, e.channel, 1 + len(e.groups)) for e in left_out],
+                )
             response = json.dumps({"data": answer}, separators=(",", ":"))
             insert_request(
                 con,
@@ -123,6 +155,9 @@ class SubscriptionService:
     def current(self, vectors: list[Vector]) -> dict[Vector, VectorState]:
         """The state of each known vector: the snapshot plus the inbox entries after it."""
         snapshot = self.snapshots.current()
+        # An erased contact is unknown at once, before the next run purges the snapshot.
+        suppressed = self.suppressions.suppressed([contact for _, contact in vectors])
+        vectors = [vector for vector in vectors if vector[1] not in suppressed]
         base = {vector: known.state for vector, known in snapshot.lookup(vectors).items()}
         con = self._inbox()
         con.execute("BEGIN")  # one read snapshot of the inbox for all vectors
@@ -132,6 +167,13 @@ class SubscriptionService:
             con.execute("COMMIT")
         states, _ = fold_entries(base, pending)
         return {vector: states[vector] for vector in vectors if vector in states}
+
+
+def suppressed_rejection(entry: Entry) -> Rejected:
+    """An entry of an erased contact: refused on its own, its key not repeated anywhere (the
+    answer and the response stored for retries hold neither key nor normalised contact)."""
+    message = "this contact was erased and is suppressed: nothing was recorded"
+    return Rejected(entry.index, "[suppressed]", entry.channel.upper(), ((SUPPRESSED, message),))
 
 
 def observations_of(entries: list[Entry]) -> list[NewEntry]:

@@ -22,6 +22,11 @@ from subscription_pipeline.api.inbox import (
     mark_ingested,
     open_inbox,
 )
+from subscription_pipeline.erasure.api_support import (
+    days_with_suppressed_only,
+    ensure_inbox_tables,
+    suppressed_on_day,
+)
 from subscription_pipeline.errors import RecordError
 from subscription_pipeline.ingest.store import (
     LedgerEntry,
@@ -41,6 +46,8 @@ _SCHEMA = {
     "contact": pl.String,
     "subscription_group": pl.String,
     "status": pl.String,
+    "client": pl.String,
+    "remote_addr": pl.String,
 }
 
 
@@ -54,8 +61,16 @@ def source_file(day: str) -> str:
 
 
 def pending_inbox_days(data_dir: Path) -> list[str]:
-    """Days with entries accepted since the last ingestion of that day."""
-    return days_with_new_entries(inbox_path(data_dir))
+    """Days with entries accepted since the last ingestion of that day (or with suppressed
+    entries only, never counted yet)."""
+    days = days_with_new_entries(inbox_path(data_dir))
+    if not inbox_path(data_dir).exists():
+        return days
+    con = open_inbox(inbox_path(data_dir))
+    try:
+        return sorted({*days, *days_with_suppressed_only(con)})
+    finally:
+        con.close()
 
 
 def inbox_has_day(data_dir: Path, day: str) -> bool:
@@ -76,14 +91,26 @@ def read_inbox_day(data_dir: Path, day: str) -> pl.DataFrame:
     """Every entry accepted that day, in seq order (a consistent read of the WAL database)."""
     con = open_inbox(inbox_path(data_dir))
     try:
+        ensure_inbox_tables(con)
         rows = con.execute(
-            "SELECT seq, request_id, accepted_at, channel, contact, subscription_group, status "
-            "FROM entries WHERE day = ? ORDER BY seq",
+            "SELECT e.seq, e.request_id, e.accepted_at, e.channel, e.contact, "
+            "e.subscription_group, e.status, v.client, v.remote_addr "
+            "FROM entries e LEFT JOIN request_evidence v USING (request_id) "
+            "WHERE e.day = ? ORDER BY e.seq",
             (day,),
         ).fetchall()
     finally:
         con.close()
     return pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+
+
+def suppressed_inbox_entries(data_dir: Path, day: str) -> int:
+    """Observations of the day the service left out for suppressed contacts (never stored)."""
+    con = open_inbox(inbox_path(data_dir))
+    try:
+        return suppressed_on_day(con, day)
+    finally:
+        con.close()
 
 
 def ingest_inbox_day(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str) -> LedgerEntry:
@@ -99,10 +126,15 @@ def ingest_inbox_day(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str) -
                 """
                 INSERT INTO observations (
                     source_kind, partition_key, source_file, row_number, message_id, source,
-                    channel, contact, subscription_group, status, effective_at
+                    channel, contact, subscription_group, status, effective_at, evidence
                 )
                 SELECT 'api', ?, ?, seq, NULL, request_id, channel, contact, subscription_group,
-                       status, accepted_at::TIMESTAMP
+                       status, accepted_at::TIMESTAMP,
+                       nullif(to_json(map_from_entries(list_filter(
+                           [{'k': 'client', 'v': client}, {'k': 'request_id', 'v': request_id},
+                            {'k': 'remote_addr', 'v': remote_addr}],
+                           lambda e: e.v IS NOT NULL
+                       )))::VARCHAR, '{}')
                 FROM _inbox_day
                 WHERE list_contains(?, channel) AND list_contains(?, status)
                 """,
@@ -135,24 +167,26 @@ def ingest_inbox_day(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str) -
                 "SELECT count(*) FROM observations WHERE partition_key = ? AND source_kind = 'api'",
                 [key],
             ).fetchall()
+            left_out = suppressed_inbox_entries(data_dir, day)
             ledger = LedgerEntry(
                 source_file=source_file(day),
                 source_kind=SOURCE_KIND,
                 partition_key=key,
                 status="ingested",
-                rows_in=entries.height,
+                rows_in=entries.height + left_out,
                 applied=applied,
                 ignored=0,
                 duplicate=0,
                 rejected=entries.height - applied,
+                suppressed=left_out,
             )
-            write_ledger_entry(con, ledger)
+            ledger = write_ledger_entry(con, ledger)
     finally:
         con.unregister("_inbox_day")
-    if entries.height:
+    if entries.height or ledger.suppressed:
         inbox = open_inbox(inbox_path(data_dir))
         try:
-            through = int(entries["seq"].max())  # type: ignore[arg-type]
+            through = int(entries["seq"].max() or 0)  # type: ignore[arg-type]
             mark_ingested(inbox, day, through, entries.height, datetime.now(UTC))
         finally:
             inbox.close()

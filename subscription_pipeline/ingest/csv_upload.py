@@ -54,8 +54,10 @@ def _insert_frame(
         con.unregister("csv_upload_frame")
 
 
-def store_outcome(con: duckdb.DuckDBPyConnection, outcome: UploadOutcome) -> None:
-    """Replace what the upload's partition stored with `outcome`; call inside a transaction."""
+def store_outcome(con: duckdb.DuckDBPyConnection, outcome: UploadOutcome) -> LedgerEntry:
+    """Replace what the upload's partition stored with `outcome`; call inside a transaction.
+
+    Returns the ledger entry as written: rows of suppressed contacts left out and counted."""
     entry = outcome.entry
     key, source_file = entry.partition_key, entry.source_file
     clear_partition(con, SOURCE_KIND, key)
@@ -99,7 +101,7 @@ def store_outcome(con: duckdb.DuckDBPyConnection, outcome: UploadOutcome) -> Non
     )
     # The new observations' vectors need resolving too, not only the ones cleared.
     mark_dirty_observations(con, "partition_key = ? AND source_kind = ?", [key, SOURCE_KIND])
-    write_ledger_entry(con, entry)
+    return write_ledger_entry(con, entry)  # with its suppressed rows counted
 
 
 def ingest_upload(
@@ -118,5 +120,5 @@ def ingest_upload(
     with transaction(con):
         uploaded_at = _register_time(con, path, file_name)
         outcome = judge_upload(path, file_name, uploaded_at, settings, lookup)
-        store_outcome(con, outcome)
-    return outcome.entry
+        entry = store_outcome(con, outcome)
+    return entry

@@ -211,7 +211,7 @@ def _read_ledger(con: duckdb.DuckDBPyConnection, day: str) -> list[LedgerEntry]:
         """
         SELECT source_file, source_kind, partition_key, status, rows_in, applied, ignored,
                duplicate, rejected, warnings, uploaded_at, content_sha256, size_bytes,
-               error_code, error_message
+               error_code, error_message, suppressed
         FROM input_ledger WHERE source_kind = ? AND partition_key = ?
         ORDER BY source_file
         """,

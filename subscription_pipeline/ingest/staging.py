@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from subscription_pipeline.erasure.apply import copy_registry_suppressions
 from subscription_pipeline.ingest.event_logs import SOURCE_KIND, ingest_log_day
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import LedgerEntry, clear_partition, mark_dirty_observations
@@ -61,6 +62,9 @@ def stage_log_day(
     try:
         con = connect(scratch / "scratch.duckdb", memory_limit=memory_limit)
         try:
+            # Suppressions in force now: the day's erased contacts are left out and counted
+            # (write_ledger_entry) here, as a direct ingest into the warehouse does.
+            copy_registry_suppressions(con, data_dir)
             entries = ingest_log_day(con, data_dir, day, settings)
             for table in STAGED_TABLES:
                 # Table names come from the constant above, never from input.

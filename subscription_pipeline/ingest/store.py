@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import duckdb
 
+from subscription_pipeline.erasure.enforce import suppress_stored_rows
+
 # Observation source kinds written by each ledger source kind.
 OBSERVATION_KINDS = {"csv": ("csv",), "event_log": ("event", "keyword"), "api": ("api",)}
 # Tables keyed by (source_kind, partition_key) that a partition owns.
-_PARTITION_TABLES = ("rejections", "ingest_warnings")
+_PARTITION_TABLES = ("rejections", "ingest_warnings", "suppressed_records")
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One input file's fate; rows_in == applied + ignored + duplicate + rejected."""
+    """One input file's fate; rows_in == applied + ignored + duplicate + rejected + suppressed."""
 
     source_file: str
     source_kind: str  # 'csv' | 'event_log' | 'api'
@@ -32,10 +34,13 @@ class LedgerEntry:
     size_bytes: int | None = None
     error_code: str | None = None
     error_message: str | None = None
+    suppressed: int = 0  # rows of erased contacts, left out (SPEC 3)
 
     @property
     def balanced(self) -> bool:
-        return self.rows_in == self.applied + self.ignored + self.duplicate + self.rejected
+        return self.rows_in == (
+            self.applied + self.ignored + self.duplicate + self.rejected + self.suppressed
+        )
 
 
 def mark_dirty_observations(con: duckdb.DuckDBPyConnection, where_sql: str, params: list) -> None:
@@ -77,14 +82,27 @@ def clear_partition(con: duckdb.DuckDBPyConnection, source_kind: str, partition_
         con.execute("DELETE FROM log_messages WHERE partition_key = ?", [partition_key])
 
 
-def write_ledger_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
+def write_ledger_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> LedgerEntry:
+    """Write a file's ledger row, after leaving out its rows of suppressed contacts: every
+    reader ends a partition here, so every path honours an erasure (erasure/enforce.py)."""
+    if entry.status == "ingested":
+        left_out = suppress_stored_rows(
+            con,
+            entry.source_kind,
+            list(OBSERVATION_KINDS[entry.source_kind]),
+            entry.partition_key,
+            entry.source_file,
+        )
+        entry = replace(
+            entry, applied=entry.applied - left_out, suppressed=entry.suppressed + left_out
+        )
     con.execute(
         """
         INSERT OR REPLACE INTO input_ledger (
             source_file, source_kind, partition_key, status, uploaded_at, content_sha256,
             size_bytes, rows_in, applied, ignored, duplicate, rejected, warnings,
-            error_code, error_message, ingested_at
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            error_code, error_message, ingested_at, suppressed
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             entry.source_file,
@@ -105,5 +123,7 @@ def write_ledger_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> No
             # UTC from Python: DuckDB's now()::TIMESTAMP is in the session's local time zone,
             # and `reconcile` compares this with file modification times in UTC.
             datetime.now(UTC).replace(tzinfo=None),
+            entry.suppressed,
         ],
     )
+    return entry

@@ -88,7 +88,7 @@ QUALITY_CHECKS = (
         "subscription_state",
         check_accounting,
         blocking=True,
-        description="Every file: rows in = applied + ignored + duplicate + rejected.",
+        description="Every file: rows in = applied + ignored + duplicate + rejected + suppressed.",
     ),
     QualityCheck(
         "state_schema",

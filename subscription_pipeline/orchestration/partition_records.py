@@ -12,7 +12,15 @@ def ledger_metadata(entries: list[LedgerEntry]) -> dict[str, dg.MetadataValue]:
     """One partition's counts a person looks for first, plus its per-file accounting."""
     totals = {
         field: sum(getattr(entry, field) for entry in entries)
-        for field in ("rows_in", "applied", "ignored", "duplicate", "rejected", "warnings")
+        for field in (
+            "rows_in",
+            "applied",
+            "ignored",
+            "duplicate",
+            "rejected",
+            "suppressed",
+            "warnings",
+        )
     }
     lines = [
         "| file | status | rows in | applied | ignored | duplicate | rejected | error |",

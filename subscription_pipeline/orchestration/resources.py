@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from subscription_pipeline import paths
+from subscription_pipeline.erasure.apply import apply_pending_erasures
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.normalize import DEFAULT_REGION
 from subscription_pipeline.warehouse.connection import connect_engine
@@ -41,9 +42,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        # The pipeline's own file; analysts read the copy each resolution publishes.
-        con = connect_engine(self.warehouse_path(), memory_limit=self.memory_limit or None)
+        def open_warehouse() -> duckdb.DuckDBPyConnection:
+            # The pipeline's own file; analysts read the copy each resolution publishes.
+            return connect_engine(self.warehouse_path(), memory_limit=self.memory_limit or None)
+
+        con = open_warehouse()
         try:
+            # Queued erasures first, whatever the step (docs/consent.md).
+            con = apply_pending_erasures(
+                con, self.data_path(), self.warehouse_path(), open_warehouse
+            )
             yield con
         finally:
             con.close()

@@ -148,6 +148,7 @@ class InputLedger(pa.DataFrameModel):
     duplicate: pl.Int64 = pa.Field(ge=0)
     rejected: pl.Int64 = pa.Field(ge=0)
     warnings: pl.Int64 = pa.Field(ge=0)
+    suppressed: pl.Int64 = pa.Field(ge=0)
     error_code: str = pa.Field(nullable=True, isin=FILE_ERRORS)
     error_message: str = pa.Field(nullable=True)
     ingested_at: pl.Datetime
@@ -159,8 +160,15 @@ class InputLedger(pa.DataFrameModel):
 
     @pa.dataframe_check
     def rows_accounted_for(cls, data: PolarsData) -> pl.LazyFrame:
-        """rows_in = applied + ignored + duplicate + rejected: nothing disappears silently."""
-        parts = pl.col("applied") + pl.col("ignored") + pl.col("duplicate") + pl.col("rejected")
+        """rows_in = applied + ignored + duplicate + rejected + suppressed: nothing disappears
+        silently."""
+        parts = (
+            pl.col("applied")
+            + pl.col("ignored")
+            + pl.col("duplicate")
+            + pl.col("rejected")
+            + pl.col("suppressed")
+        )
         return data.lazyframe.select(pl.col("rows_in") == parts)
 
     @pa.dataframe_check

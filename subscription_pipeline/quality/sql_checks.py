@@ -95,17 +95,19 @@ def check_vocabulary(con: duckdb.DuckDBPyConnection) -> CheckResult:
 
 
 def check_accounting(con: duckdb.DuckDBPyConnection) -> CheckResult:
-    """Per ledger row: rows_in = applied + ignored + duplicate + rejected (SPEC 4)."""
+    """Per ledger row: rows_in = applied + ignored + duplicate + rejected + suppressed (SPEC 4)."""
     name = "every input row accounted for"
     if not table_exists(con, "input_ledger"):
         return _missing(name, "input_ledger")
     unbalanced = con.sql(
         """
         SELECT source_file, source_kind, rows_in, applied, ignored, duplicate, rejected,
-               (rows_in - applied - ignored - duplicate - rejected)::BIGINT AS unaccounted
+               suppressed,
+               (rows_in - applied - ignored - duplicate - rejected - suppressed)::BIGINT
+                   AS unaccounted
         FROM input_ledger
-        WHERE rows_in IS DISTINCT FROM applied + ignored + duplicate + rejected
-           OR least(rows_in, applied, ignored, duplicate, rejected) < 0
+        WHERE rows_in IS DISTINCT FROM applied + ignored + duplicate + rejected + suppressed
+           OR least(rows_in, applied, ignored, duplicate, rejected, suppressed) < 0
         ORDER BY abs(unaccounted) DESC NULLS FIRST, source_file
         """
     ).pl()

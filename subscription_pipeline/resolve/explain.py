@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from subscription_pipeline.normalize import DEFAULT_REGION, normalize_email, normalize_phone
+from subscription_pipeline.resolve.evidence import describe_evidence
 
 _STEP_COLUMNS = ("step", "effective at (UTC)", "source", "reference", "status", "outcome", "state")
 _READABLE_REASONS = {
@@ -88,6 +89,17 @@ def _section(state: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
 
 
 def _table(steps: list[dict[str, Any]]) -> list[str]:
+    """The steps as aligned columns, each followed by its evidence when it has any."""
+    lines = _aligned(steps)
+    out = lines[:1]
+    for step, line in zip(steps, lines[1:], strict=True):
+        out.append(line)
+        if evidence := describe_evidence(step.get("evidence")):
+            out.append("    evidence: " + evidence)
+    return out
+
+
+def _aligned(steps: list[dict[str, Any]]) -> list[str]:
     rows = [
         (
             str(s["replay_step"]),

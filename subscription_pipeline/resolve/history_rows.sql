@@ -18,7 +18,8 @@ SELECT
     s.outcome,
     s.reason,
     s.status_after,
-    s.locked_after
+    s.locked_after,
+    o.evidence
 FROM resolution_steps s
 JOIN resolution_ordered o ON o.vid = s.vid AND o.seq = s.seq
 JOIN resolution_vectors v ON v.vid = s.vid

@@ -18,6 +18,7 @@ import polars as pl
 
 from subscription_pipeline.ingest.csv_outcome import SOURCE_KIND, UPLOADS_DIR, upload_source_file
 from subscription_pipeline.ingest.csv_read import field_column, parse_upload, read_upload_bytes
+from subscription_pipeline.upload_reports.erased_rows import blank_erased_identifiers, erased_rows
 
 REPORT_COLUMNS = ("row_number", "error_code", "error_message")
 # Re-reading an upload that was already accepted: its limits were checked at ingestion.
@@ -26,6 +27,15 @@ _NO_LIMIT = 2**62
 _REJECTIONS_SQL = """
     SELECT row_number, error_code, error_message, 0 AS rank
     FROM rejections
+    WHERE source_kind = ? AND partition_key = ?
+"""
+# Rows of erased contacts (erasure/enforce.py): said, never repeated (SPEC 3).
+_SUPPRESSED_SQL = """
+    SELECT DISTINCT row_number, 'SUPPRESSED' AS error_code,
+           'the ' || channel || ' contact of this row was erased on request and is suppressed: '
+               || 'left out, never stored' AS error_message,
+           2 AS rank
+    FROM suppressed_records
     WHERE source_kind = ? AND partition_key = ?
 """
 _BLOCKED_SQL = """
@@ -56,6 +66,8 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def upload_errors(con: duckdb.DuckDBPyConnection, file_name: str) -> pl.DataFrame:
     """row_number (NULL = whole file), error_code, error_message of one upload, in report order."""
     sql, params = _REJECTIONS_SQL, [SOURCE_KIND, file_name]
+    sql += " UNION ALL " + _SUPPRESSED_SQL
+    params += [SOURCE_KIND, file_name]
     if _has_table(con, "subscription_history"):
         sql += " UNION ALL " + _BLOCKED_SQL
         params += [SOURCE_KIND, file_name]
@@ -105,6 +117,7 @@ def write_error_report(
     else:
         rows = _upload_rows(con, data_dir, file_name)
         originals = [name for name in rows.columns if name != "row_number"]
+        rows = blank_erased_identifiers(rows, erased_rows(con, file_name))
         report = errors.join(rows, on="row_number", how="left", maintain_order="left").select(
             *originals, *REPORT_COLUMNS
         )
@@ -120,6 +133,9 @@ _FINGERPRINTS_SQL = """
         SELECT source, hash(row_number, reason, channel, contact, subscription_group,
                             observed_status)
         FROM subscription_history WHERE source_kind = ? AND outcome = 'blocked'
+        UNION ALL
+        SELECT partition_key, hash(row_number, channel, 'SUPPRESSED')
+        FROM suppressed_records WHERE source_kind = ?
     ),
     digests AS (
         SELECT file_name, count(*) AS errors, sum(h) AS digest FROM errors GROUP BY file_name
@@ -137,7 +153,7 @@ def error_fingerprints(con: duckdb.DuckDBPyConnection, file_names: list[str]) ->
     if not _has_table(con, "subscription_history"):
         return {}
     rows = con.execute(
-        _FINGERPRINTS_SQL, [SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, file_names]
+        _FINGERPRINTS_SQL, [SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, file_names]
     ).fetchall()
     return dict(rows)
 

@@ -53,4 +53,5 @@ HISTORY_COLUMNS = (
     "reason",
     "status_after",
     "locked_after",
+    "evidence",
 )

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS upload_times (
 );
 
 -- One row per input file (CSV upload, event-log file, API inbox day), with its accounting:
--- rows_in = applied + ignored + duplicate + rejected.
+-- rows_in = applied + ignored + duplicate + rejected + suppressed.
 CREATE TABLE IF NOT EXISTS input_ledger (
     source_file VARCHAR PRIMARY KEY,       -- path relative to the data directory
     source_kind VARCHAR NOT NULL,          -- 'csv' | 'event_log' | 'api'
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS input_ledger (
     warnings BIGINT NOT NULL DEFAULT 0,
     error_code VARCHAR,                    -- file-level error, when status = 'rejected'
     error_message VARCHAR,
-    ingested_at TIMESTAMP NOT NULL
+    ingested_at TIMESTAMP NOT NULL,
+    suppressed BIGINT NOT NULL DEFAULT 0   -- rows of erased contacts, left out (SPEC 3)
 );
 
 -- Every accepted input as one observation per contact vector (and per email group).
@@ -156,7 +157,8 @@ CREATE TABLE IF NOT EXISTS subscription_history (
     outcome VARCHAR NOT NULL,              -- applied | ignored | blocked
     reason VARCHAR,                        -- NULL when applied
     status_after VARCHAR,                  -- the row's channel or group state after the step
-    locked_after BOOLEAN NOT NULL
+    locked_after BOOLEAN NOT NULL,
+    evidence VARCHAR                       -- JSON: its observation's proof of consent (SPEC 4)
 );
 
 -- What each upload's error report was written from, so a nightly run rewrites only the reports
@@ -164,4 +166,38 @@ CREATE TABLE IF NOT EXISTS subscription_history (
 CREATE TABLE IF NOT EXISTS error_report_fingerprints (
     file_name VARCHAR PRIMARY KEY,
     fingerprint VARCHAR NOT NULL
+);
+
+-- Erasure and suppression (docs/consent.md). Warehouses made before them gain the columns.
+ALTER TABLE observations ADD COLUMN IF NOT EXISTS evidence VARCHAR;
+ALTER TABLE subscription_history ADD COLUMN IF NOT EXISTS evidence VARCHAR;
+ALTER TABLE input_ledger ADD COLUMN IF NOT EXISTS suppressed BIGINT DEFAULT 0;
+
+-- The suppressions in force, copied from the erasure registry (data/erasure/): a keyed hash
+-- (HMAC-SHA256) of the normalised contact, never the contact. Observations of a hash are left
+-- out while lifted_at is NULL, and up to lifted_at after a lift (only newer ones count).
+CREATE TABLE IF NOT EXISTS suppressions (
+    contact_hash VARCHAR NOT NULL,
+    erased_at TIMESTAMP NOT NULL,
+    lifted_at TIMESTAMP
+);
+
+-- Where the left-out records were (no contact): the ledger's `suppressed` and the error
+-- reports' SUPPRESSED lines are read from here. Owned by its partition like the rejections.
+CREATE TABLE IF NOT EXISTS suppressed_records (
+    source_kind VARCHAR NOT NULL,          -- the ledger's: 'csv' | 'event_log' | 'api'
+    partition_key VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    row_number BIGINT,
+    channel VARCHAR NOT NULL
+);
+
+-- The erasure audit, copied from the registry for analysts: when, by whom, why, the hash.
+CREATE TABLE IF NOT EXISTS erasure_audit (
+    seq BIGINT NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    action VARCHAR NOT NULL,               -- 'forget' | 'lift' | 'applied'
+    contact_hash VARCHAR NOT NULL,
+    requested_by VARCHAR NOT NULL,
+    reason VARCHAR
 );
