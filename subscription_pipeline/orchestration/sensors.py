@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -31,26 +30,13 @@ from subscription_pipeline.orchestration.jobs import (
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
 from subscription_pipeline.orchestration.resources import WarehouseResource
+from subscription_pipeline.orchestration.runner import day_ranges
 from subscription_pipeline.orchestration.schedules import RANGE_END_TAG, RANGE_START_TAG
-
-ONE_DAY = timedelta(days=1)
 
 
 def _stat_print(path: Path) -> str:
     stat = path.lstat()  # a symbolic link is fingerprinted, never followed
     return f"{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def day_runs(days: list[str]) -> list[tuple[str, str]]:
-    """Consecutive calendar days as (first, last) ranges: a year of logs dropped at once is a
-    few runs (the assets' single-run backfill policy), not 365."""
-    ranges: list[tuple[str, str]] = []
-    for day in sorted(set(days)):
-        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) == ONE_DAY:
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
 
 
 def run_requests(wanted: dict[str, tuple[str, str, str]]) -> list[dg.RunRequest]:
@@ -63,7 +49,7 @@ def run_requests(wanted: dict[str, tuple[str, str, str]]) -> list[dg.RunRequest]
         else:
             days_by_job.setdefault(job, []).append(partition)
     for job, days in sorted(days_by_job.items()):
-        for first, last in day_runs(days):
+        for first, last in day_ranges(days):
             if first == last:
                 requests.append(dg.RunRequest(job_name=job, partition_key=first))
             else:
