@@ -262,7 +262,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "subscription_pipeline.pipeline",
+                "subscription_pipeline.direct_run",
                 str(landing),
                 str(run_dir / "engine.duckdb"),
             ],

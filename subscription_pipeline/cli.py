@@ -51,7 +51,10 @@ def _run_and_summarize(verb: str, run: Callable[[], object], warehouse: Path) ->
     try:
         print(run())
     except (
-        ReconcileFailed, WarehouseLockedError, BrokerNotConfiguredError, InstanceUnavailable
+        ReconcileFailed,
+        WarehouseLockedError,
+        BrokerNotConfiguredError,
+        InstanceUnavailable,
     ) as exc:
         print(f"{verb} failed: {exc}", file=sys.stderr)
         return 1

@@ -20,15 +20,13 @@ from subscription_pipeline.orchestration.report_assets import (
     api_snapshot,
     reconciliation_report,
     state_exports,
+    upload_error_reports,
 )
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.schedules import nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
 from subscription_pipeline.orchestration.staged_jobs import stage_event_logs
-from subscription_pipeline.orchestration.state_assets import (
-    resolved_subscriptions,
-    upload_error_reports,
-)
+from subscription_pipeline.orchestration.state_assets import resolved_subscriptions
 
 defs = dg.Definitions(
     assets=[

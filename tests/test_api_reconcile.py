@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from subscription_pipeline.api.snapshot import Snapshot, snapshot_path
+from subscription_pipeline.api.published_state import Snapshot, snapshot_path
 from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
 from subscription_pipeline.orchestration.runner import reconcile
 from subscription_pipeline.resolve.engine import resolve_pending

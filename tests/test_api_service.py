@@ -18,10 +18,10 @@ import uvicorn
 
 from subscription_pipeline.api.app import ApiSettings, create_app
 from subscription_pipeline.api.inbox import inbox_path
+from subscription_pipeline.api.published_state import publish_snapshot
 from subscription_pipeline.api.serve import tokens_from_env
 from subscription_pipeline.api.service import SubscriptionService
 from subscription_pipeline.api.shapes import group_id
-from subscription_pipeline.api.snapshot import publish_snapshot
 from subscription_pipeline.api.spaces import SAMPLE_SPACE_ID, SpaceMismatch, parse_spaces
 from subscription_pipeline.api.tokens import anonymous_name
 from subscription_pipeline.resolve.engine import resolve_all

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from subscription_pipeline.api.snapshot import Snapshot
+from subscription_pipeline.api.published_state import Snapshot
 from subscription_pipeline.orchestration.runner import ReconcileFailed, reconcile
 from subscription_pipeline.warehouse.connection import connect_engine
 

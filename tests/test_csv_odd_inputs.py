@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from subscription_pipeline.upload_reports.error_report import write_error_report
+from subscription_pipeline.error_reports.error_report import write_error_report
 from tests.csv_files import csv_text, ingest, observations, open_warehouse, rejections, write_upload
 
 

@@ -12,21 +12,21 @@ import pytest
 from csv_files import csv_text, write_upload
 
 from subscription_pipeline import paths
-from subscription_pipeline.api.snapshot import publish_snapshot
+from subscription_pipeline.api.published_state import publish_snapshot
+from subscription_pipeline.direct_run import run_engine
 from subscription_pipeline.erasure import registry
 from subscription_pipeline.erasure.command import run_forget
 from subscription_pipeline.erasure.keyed_hash import SECRET_ENV
 from subscription_pipeline.erasure.search import find_in_files, find_in_warehouse
 from subscription_pipeline.erasure.spellings import contact_spellings
+from subscription_pipeline.error_reports.error_report import refresh_error_reports
 from subscription_pipeline.export import export_state
 from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
 from subscription_pipeline.ingest.ledger_file import ledger_file
 from subscription_pipeline.ingest.settings import IngestSettings
-from subscription_pipeline.pipeline import run_engine
 from subscription_pipeline.resolve.engine import resolve_pending
-from subscription_pipeline.upload_reports.error_report import refresh_error_reports
 from subscription_pipeline.warehouse.connection import connect, connect_engine
 from subscription_pipeline.warehouse.publish import publish
 from tests.test_api_service import put, running_service, settings_for

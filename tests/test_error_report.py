@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from subscription_pipeline.upload_reports.error_report import (
+from subscription_pipeline.error_reports.error_report import (
     REPORT_COLUMNS,
     refresh_error_reports,
     write_error_report,

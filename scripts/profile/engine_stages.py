@@ -17,7 +17,7 @@ from types import ModuleType
 import subscription_pipeline.ingest.event_logs as event_logs
 import subscription_pipeline.ingest.log_sql as log_sql
 import subscription_pipeline.normalize as normalize
-from subscription_pipeline import pipeline
+from subscription_pipeline import direct_run
 
 TOTALS: collections.Counter[str] = collections.Counter()
 
@@ -41,11 +41,11 @@ def main() -> None:
     timed(log_sql, "frame", key_arg=1)
     timed(normalize, "parse_values", key_arg=0)
     timed(event_logs, "stage_file")
-    timed(pipeline, "ingest_log_day", "total_log_days")
-    timed(pipeline, "ingest_upload", "total_csv_uploads")
-    timed(pipeline, "resolve_pending", "total_resolve")
+    timed(direct_run, "ingest_log_day", "total_log_days")
+    timed(direct_run, "ingest_upload", "total_csv_uploads")
+    timed(direct_run, "resolve_pending", "total_resolve")
     started = time.perf_counter()
-    print(pipeline.run_engine(Path(sys.argv[1]), Path(sys.argv[2])))
+    print(direct_run.run_engine(Path(sys.argv[1]), Path(sys.argv[2])))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"wall {time.perf_counter() - started:.1f} s, peak RSS {peak} MiB")
     for key, seconds in TOTALS.most_common():

@@ -19,11 +19,15 @@ from pathlib import Path
 
 from timed_connection import TimedConnection  # this folder is on sys.path when run as a script
 
-from subscription_pipeline.api.snapshot import publish_snapshot
+from subscription_pipeline.api.published_state import publish_snapshot
 from subscription_pipeline.export import export_state
 from subscription_pipeline.ingest.event_logs import ingest_log_day
 from subscription_pipeline.ingest.settings import IngestSettings
-from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
+from subscription_pipeline.reconciliation_report import (
+    capture_before,
+    record_snapshot,
+    record_transitions,
+)
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.warehouse.connection import connect
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from subscription_pipeline.api.inbox import StoredEntry
-from subscription_pipeline.api.snapshot import Vector
+from subscription_pipeline.api.published_state import Vector
 from subscription_pipeline.resolve.step import Observation, StepResult, VectorState, step
 from subscription_pipeline.vocabulary import STATUS_RANK
 

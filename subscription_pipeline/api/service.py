@@ -24,8 +24,8 @@ from subscription_pipeline.api.inbox import (
     next_accepted_at,
     open_inbox,
 )
+from subscription_pipeline.api.published_state import SnapshotReader, Vector, snapshot_path
 from subscription_pipeline.api.shapes import put_item, rejected_item
-from subscription_pipeline.api.snapshot import SnapshotReader, Vector, snapshot_path
 from subscription_pipeline.api.validate import Entry, Rejected
 from subscription_pipeline.api.writer import GroupCommitWriter
 from subscription_pipeline.erasure.api_support import (

@@ -24,14 +24,14 @@ import polars as pl
 
 from subscription_pipeline import paths
 from subscription_pipeline.api.inbox import inbox_path
-from subscription_pipeline.api.snapshot import publish_snapshot, snapshot_path
+from subscription_pipeline.api.published_state import publish_snapshot, snapshot_path
 from subscription_pipeline.erasure.api_support import ensure_inbox_tables
 from subscription_pipeline.erasure.registry import REGISTRY_FILE
 from subscription_pipeline.erasure.search import written_files
+from subscription_pipeline.error_reports.error_report import refresh_error_reports
 from subscription_pipeline.ingest.csv_upload import list_uploads
 from subscription_pipeline.ingest.ledger_file import ledger_file
 from subscription_pipeline.orchestration.snapshot_release import stage_snapshot, staged_path
-from subscription_pipeline.upload_reports.error_report import refresh_error_reports
 
 ERASED = "[erased]"
 REPORTS_DIR = "reports"

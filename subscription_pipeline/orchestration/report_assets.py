@@ -1,15 +1,16 @@
-"""What a person reads without a notebook: the reconciliation report and the exports."""
+"""What a person reads without a notebook: the reconciliation report, error reports, exports."""
 
 import base64
 
 import dagster as dg
 
+from subscription_pipeline.error_reports.error_report import refresh_error_reports
 from subscription_pipeline.export import export_state
 from subscription_pipeline.orchestration.automation import AFTER_UPSTREAM
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.orchestration.snapshot_release import release_snapshot
 from subscription_pipeline.orchestration.tags import DATA_TEAM, asset_tags
-from subscription_pipeline.report import report_markdown, state_counts
+from subscription_pipeline.reconciliation_report import report_markdown, state_counts
 from subscription_pipeline.warehouse.publish import publish
 
 
@@ -27,7 +28,9 @@ from subscription_pipeline.warehouse.publish import publish
 def reconciliation_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    from subscription_pipeline.report.chart import state_chart_png  # matplotlib: this step only
+    from subscription_pipeline.reconciliation_report.chart import (
+        state_chart_png,  # matplotlib: this step only
+    )
 
     chart_path = warehouse.reports_path() / "state_counts.png"
     with warehouse.connection() as con:
@@ -112,4 +115,37 @@ def api_snapshot(
             "warehouse_publish_seconds": dg.MetadataValue.float(round(analysts.seconds, 2)),
         }
         | ({"path": dg.MetadataValue.path(str(published))} if published else {})
+    )
+
+
+@dg.asset(
+    deps=["subscription_history"],
+    pool=WAREHOUSE_POOL,
+    group_name="reporting",
+    kinds={"csv"},
+    automation_condition=AFTER_UPSTREAM,
+    owners=[DATA_TEAM],
+    tags=asset_tags("reporting", pii=True),
+    description="Per upload, an Engage-format error CSV (rejected rows and blocked outcomes).",
+)
+def upload_error_reports(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    reports_dir = warehouse.reports_path()
+    with warehouse.connection() as con:
+        uploads = [
+            name
+            for (name,) in con.execute(
+                "SELECT partition_key FROM input_ledger WHERE source_kind = 'csv' ORDER BY 1"
+            ).fetchall()
+        ]
+        paths, rewritten = refresh_error_reports(con, warehouse.data_path(), uploads, reports_dir)
+    reports = [path.name for path in paths]
+    context.log.info(f"{len(reports)} error reports in {reports_dir}, {rewritten} rewritten")
+    return dg.MaterializeResult(
+        metadata={
+            "reports": dg.MetadataValue.int(len(reports)),
+            "rewritten": dg.MetadataValue.int(rewritten),
+            "files": dg.MetadataValue.md("\n".join(f"- {name}" for name in reports) or "_none_"),
+        }
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from subscription_pipeline.api.snapshot import publish_snapshot, snapshot_path
+from subscription_pipeline.api.published_state import publish_snapshot, snapshot_path
 
 STAGING_DIR = Path("snapshot") / ".staged"
 

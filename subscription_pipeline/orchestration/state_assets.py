@@ -1,4 +1,4 @@
-"""State assets: the resolution of every changed contact vector, its history and error reports."""
+"""State assets: the resolution of every changed contact vector and its history."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,9 +17,12 @@ from subscription_pipeline.orchestration.previews import (
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from subscription_pipeline.orchestration.snapshot_release import stage_snapshot
 from subscription_pipeline.orchestration.tags import DATA_TEAM, asset_tags
-from subscription_pipeline.report import capture_before, record_snapshot, record_transitions
+from subscription_pipeline.reconciliation_report import (
+    capture_before,
+    record_snapshot,
+    record_transitions,
+)
 from subscription_pipeline.resolve.engine import resolve_pending
-from subscription_pipeline.upload_reports.error_report import refresh_error_reports
 
 
 def counts_table(con: duckdb.DuckDBPyConnection) -> dg.MetadataValue:
@@ -114,36 +117,3 @@ def resolved_subscriptions(
                 ),
             },
         )
-
-
-@dg.asset(
-    deps=["subscription_history"],
-    pool=WAREHOUSE_POOL,
-    group_name="state",
-    kinds={"csv"},
-    automation_condition=AFTER_UPSTREAM,
-    owners=[DATA_TEAM],
-    tags=asset_tags("reporting", pii=True),
-    description="Per upload, an Engage-format error CSV (rejected rows and blocked outcomes).",
-)
-def upload_error_reports(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    reports_dir = warehouse.reports_path()
-    with warehouse.connection() as con:
-        uploads = [
-            name
-            for (name,) in con.execute(
-                "SELECT partition_key FROM input_ledger WHERE source_kind = 'csv' ORDER BY 1"
-            ).fetchall()
-        ]
-        paths, rewritten = refresh_error_reports(con, warehouse.data_path(), uploads, reports_dir)
-    reports = [path.name for path in paths]
-    context.log.info(f"{len(reports)} error reports in {reports_dir}, {rewritten} rewritten")
-    return dg.MaterializeResult(
-        metadata={
-            "reports": dg.MetadataValue.int(len(reports)),
-            "rewritten": dg.MetadataValue.int(rewritten),
-            "files": dg.MetadataValue.md("\n".join(f"- {name}" for name in reports) or "_none_"),
-        }
-    )

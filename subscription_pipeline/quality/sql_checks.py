@@ -21,7 +21,7 @@ from subscription_pipeline.quality.result import (
     failures_table,
     verdict,
 )
-from subscription_pipeline.report.tables import table_exists
+from subscription_pipeline.reconciliation_report.tables import table_exists
 
 # (table, column, allowed values, NULL allowed): the closed vocabularies of each table.
 VOCABULARY = (

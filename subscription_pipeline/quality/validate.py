@@ -17,7 +17,7 @@ from subscription_pipeline.quality.result import (
     failures_table,
     verdict,
 )
-from subscription_pipeline.report.tables import table_exists
+from subscription_pipeline.reconciliation_report.tables import table_exists
 
 # DuckDB takes no parameter in a SAMPLE clause: the size is written in the queries below.
 SAMPLE_ROWS = 10_000

@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from subscription_pipeline.report import (
+from subscription_pipeline.reconciliation_report import (
     CaptureMissingError,
     capture_before,
     changes_since_previous,

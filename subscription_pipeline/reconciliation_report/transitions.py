@@ -14,7 +14,11 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from subscription_pipeline.report.tables import ensure_report_tables, table_exists, utc_naive
+from subscription_pipeline.reconciliation_report.tables import (
+    ensure_report_tables,
+    table_exists,
+    utc_naive,
+)
 from subscription_pipeline.warehouse.connection import transaction
 
 _COUNT_SCHEMA = {

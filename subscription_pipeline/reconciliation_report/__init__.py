@@ -5,15 +5,15 @@ The chart (`report.chart.state_chart_png`) is imported by the report step alone:
 costs a second to import, and the resolution and the checks import this package.
 """
 
-from subscription_pipeline.report.markdown import markdown_table, report_markdown
-from subscription_pipeline.report.rejections import rejections_by_code
-from subscription_pipeline.report.snapshots import (
+from subscription_pipeline.reconciliation_report.markdown import markdown_table, report_markdown
+from subscription_pipeline.reconciliation_report.rejections import rejections_by_code
+from subscription_pipeline.reconciliation_report.snapshots import (
     changes_since_previous,
     record_snapshot,
     state_counts,
 )
-from subscription_pipeline.report.tables import ensure_report_tables
-from subscription_pipeline.report.transitions import (
+from subscription_pipeline.reconciliation_report.tables import ensure_report_tables
+from subscription_pipeline.reconciliation_report.transitions import (
     CaptureMissingError,
     capture_before,
     record_transitions,

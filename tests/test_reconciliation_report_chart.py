@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from subscription_pipeline.report.chart import state_chart_png
-from subscription_pipeline.report.daily_series import daily_opt_outs, daily_state
+from subscription_pipeline.reconciliation_report.chart import state_chart_png
+from subscription_pipeline.reconciliation_report.daily_series import daily_opt_outs, daily_state
 from subscription_pipeline.resolve.engine import resolve_all
 from subscription_pipeline.warehouse.connection import connect
 from tests.resolution_helpers import insert_observations, obs

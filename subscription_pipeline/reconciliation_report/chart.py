@@ -19,7 +19,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from subscription_pipeline.report.daily_series import (
+from subscription_pipeline.reconciliation_report.daily_series import (
     CHARTED_STATUSES,
     daily_opt_outs,
     daily_state,

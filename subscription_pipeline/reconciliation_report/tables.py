@@ -10,7 +10,11 @@ import duckdb
 
 def ensure_report_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the snapshot and transition tables if missing (needs a writable connection)."""
-    con.execute(resources.files("subscription_pipeline.report").joinpath("schema.sql").read_text())
+    con.execute(
+        resources.files("subscription_pipeline.reconciliation_report")
+        .joinpath("schema.sql")
+        .read_text()
+    )
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

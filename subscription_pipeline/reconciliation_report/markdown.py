@@ -7,9 +7,13 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from subscription_pipeline.report.rejections import rejections_by_code
-from subscription_pipeline.report.snapshots import changes_since_previous, last_runs, state_counts
-from subscription_pipeline.report.transitions import transition_counts
+from subscription_pipeline.reconciliation_report.rejections import rejections_by_code
+from subscription_pipeline.reconciliation_report.snapshots import (
+    changes_since_previous,
+    last_runs,
+    state_counts,
+)
+from subscription_pipeline.reconciliation_report.transitions import transition_counts
 
 # A long tail of rejected files would drown the report: show the largest, count the rest.
 MAX_TABLE_ROWS = 25

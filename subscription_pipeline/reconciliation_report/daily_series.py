@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from subscription_pipeline.report.tables import table_exists
+from subscription_pipeline.reconciliation_report.tables import table_exists
 
 # The statuses drawn over time; `did_not_subscribe` and "no status" are not consent decisions.
 CHARTED_STATUSES = ("subscribed", "unsubscribed")

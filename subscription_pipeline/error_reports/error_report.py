@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from subscription_pipeline.error_reports.erased_rows import blank_erased_identifiers, erased_rows
 from subscription_pipeline.ingest.csv_outcome import SOURCE_KIND, UPLOADS_DIR, upload_source_file
 from subscription_pipeline.ingest.csv_read import field_column, parse_upload, read_upload_bytes
-from subscription_pipeline.upload_reports.erased_rows import blank_erased_identifiers, erased_rows
 
 REPORT_COLUMNS = ("row_number", "error_code", "error_message")
 # Re-reading an upload that was already accepted: its limits were checked at ingestion.
