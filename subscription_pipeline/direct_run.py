@@ -11,7 +11,8 @@ from pathlib import Path
 
 from subscription_pipeline.erasure.apply import apply_pending_erasures
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
-from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
+from subscription_pipeline.ingest.event_logs import list_log_days
+from subscription_pipeline.ingest.log_prefetch import ingest_log_days
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.resolve.engine import ResolutionSummary, resolve_pending
 from subscription_pipeline.warehouse.connection import connect_engine
@@ -41,8 +42,8 @@ def run_engine(
         for name in uploads:
             ingest_upload(con, data_dir, name, settings)
         days = list_log_days(data_dir)
-        for day in days:
-            ingest_log_day(con, data_dir, day, settings)
+        for _ in ingest_log_days(con, data_dir, days, settings):
+            pass
         resolution = resolve_pending(con)
         publish(con, warehouse)  # as the Dagster resolution does: `warehouse` is the analysts' copy
         return EngineRun(len(uploads), len(days), resolution)

@@ -80,7 +80,7 @@ def _ingest_both_ways(
     finally:
         fast.close()
     # The slow path alone: DuckDB "refuses" every file.
-    monkeypatch.setattr(log_stage, "_stage_fast", lambda con, data_dir, files: list(files))
+    monkeypatch.setattr(log_stage, "_stage_fast", lambda con, data_dir, files, table: list(files))
     slow = connect(tmp_path / "slow.duckdb")
     try:
         ingest_log_day(slow, data_dir, DAY, IngestSettings())

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from subscription_pipeline.ingest import event_logs, log_sql, log_stage
+from subscription_pipeline.ingest import event_logs, log_prefetch, log_sql, log_stage
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.warehouse.connection import connect
@@ -73,6 +73,8 @@ def _instrument() -> None:
     event_logs.write_ledger_entry = _timed("ledger", event_logs.write_ledger_entry)
     event_logs._record_odd_folders = _timed("odd folders", event_logs._record_odd_folders)
     event_logs.ingest_log_day = _timed("ingest_log_day (all)", event_logs.ingest_log_day)
+    log_prefetch.ingest_log_day = _timed("ingest_log_day (prefetched)", log_prefetch.ingest_log_day)
+    log_prefetch.stage_files = _timed("read: all, ahead (stage_files)", log_prefetch.stage_files)
 
 
 def main() -> None:
@@ -80,6 +82,7 @@ def main() -> None:
     parser.add_argument("landing", type=Path)
     parser.add_argument("--warehouse", type=Path, default=None)
     parser.add_argument("--skip-baselines", action="store_true", help="the engine only")
+    parser.add_argument("--no-prefetch", action="store_true", help="read each day in turn")
     args = parser.parse_args()
     files = sorted(str(p) for p in (args.landing / "segment-logs").rglob("*.gz"))
     baselines = {} if args.skip_baselines else _bench_scripts()
@@ -91,8 +94,13 @@ def main() -> None:
     con = connect(warehouse)
     try:
         wall, cpu = time.perf_counter(), time.process_time()
-        for day in event_logs.list_log_days(args.landing):
-            event_logs.ingest_log_day(con, args.landing, day, IngestSettings())
+        days = event_logs.list_log_days(args.landing)
+        if args.no_prefetch:
+            for day in days:
+                event_logs.ingest_log_day(con, args.landing, day, IngestSettings())
+        else:
+            for _ in log_prefetch.ingest_log_days(con, args.landing, days, IngestSettings()):
+                pass
         rows.append(("ingest", time.perf_counter() - wall, time.process_time() - cpu))
         resolve_pending(con)
         rows.append(("ingest_and_resolve", time.perf_counter() - wall, time.process_time() - cpu))

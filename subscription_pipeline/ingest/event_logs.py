@@ -48,7 +48,13 @@ from subscription_pipeline.ingest.log_layout import (
     log_files_for_day,
     odd_day_folders,
 )
-from subscription_pipeline.ingest.log_stage import StagedFile, create_stage, stage_files
+from subscription_pipeline.ingest.log_stage import (
+    STAGE_TABLE,
+    PrestagedDay,
+    StagedFile,
+    create_stage,
+    stage_files,
+)
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import (
     LedgerEntry,
@@ -65,7 +71,6 @@ SOURCE_KIND = "event_log"
 # The ledger's partition key of the folders that are not a received day (rewritten by each day).
 ODD_FOLDERS_PARTITION = "odd-day-folders"
 _TEMP_TABLES = (
-    "_log_stage",
     "_log_vocab",
     "_log_lines",
     "_log_candidates",
@@ -221,11 +226,19 @@ def _read_ledger(con: duckdb.DuckDBPyConnection, day: str) -> list[LedgerEntry]:
 
 
 def ingest_log_day(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, day: str, settings: IngestSettings
+    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    day: str,
+    settings: IngestSettings,
+    prestaged: PrestagedDay | None = None,
 ) -> list[LedgerEntry]:
     """Ingest one received day as one partition (partition_key = day, ledger source_kind
     'event_log'), idempotently in ONE transaction: clear_partition('event_log', day), then
-    insert. One ledger row per file."""
+    insert. One ledger row per file.
+
+    `prestaged`: the day's files already staged (log_prefetch.py reads the next day while this
+    one is parsed); otherwise they are staged here.
+    """
     start = day_start(day)
     params = {
         "day": day,
@@ -235,10 +248,15 @@ def ingest_log_day(
         "statuses": list(vocabulary.STATUSES),
         "region": settings.default_region,
     }
-    create_stage(con)
     try:
-        # Reading happens before the write transaction: it holds the lock only to write.
-        staged = stage_files(con, data_dir, log_files_for_day(data_dir, day))
+        if prestaged is None:
+            create_stage(con)
+            # Reading happens before the write transaction: it holds the lock only to write.
+            staged = stage_files(con, data_dir, log_files_for_day(data_dir, day))
+        else:
+            # The statements read `_log_stage`: here a view of the table staged in advance.
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGE_TABLE} AS FROM {prestaged.table}")
+            staged = prestaged.files
         _create_temp_table(con, "_log_vocab", _vocabulary_frame())
         with transaction(con):
             log_sql.run(con, "utc_macro")
@@ -271,5 +289,6 @@ def ingest_log_day(
             _record_odd_folders(con, data_dir)
         return _read_ledger(con, day)
     finally:
+        con.execute(f"DROP {'TABLE' if prestaged is None else 'VIEW'} IF EXISTS {STAGE_TABLE}")
         for table in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -57,17 +57,18 @@ WHERE kept OR NOT has_next
 """
 
 # The slow path's batches go through the same filter; then the file's last line is staged
-# without its text if it was not kept, as the fast path does.
-_SLOW_INSERT = f"""
-INSERT INTO {STAGE_TABLE}
+# without its text if it was not kept, as the fast path does. `{table}`: the stage table's name,
+# chosen by this package (never input).
+_SLOW_INSERT = """
+INSERT INTO {table}
 SELECT ?::VARCHAR, line_number, line, bad_utf8, true
 FROM _log_batch
 WHERE bad_utf8 OR _log_keep(line)
 """
-_SLOW_LAST_LINE = f"""
-INSERT INTO {STAGE_TABLE}
+_SLOW_LAST_LINE = """
+INSERT INTO {table}
 SELECT ?::VARCHAR, ?, NULL, false, false
-WHERE NOT EXISTS (SELECT 1 FROM {STAGE_TABLE} WHERE source_file = ? AND line_number = ?)
+WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE source_file = ? AND line_number = ?)
 """
 
 
@@ -81,9 +82,19 @@ class StagedFile:
     read_by: str | None = None  # 'duckdb' | 'python': which path staged it
 
 
-def create_stage(con: duckdb.DuckDBPyConnection) -> None:
+@dataclass(frozen=True)
+class PrestagedDay:
+    """A received day's files, staged in advance into `table` (log_prefetch.py)."""
+
+    table: str
+    files: list[StagedFile]
+
+
+def create_stage(con: duckdb.DuckDBPyConnection, table: str = STAGE_TABLE) -> None:
+    """An empty stage table (a temp table by default) and the filter macro on `con`."""
+    kind = "TEMP TABLE" if table == STAGE_TABLE else "TABLE"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} ("
+        f"CREATE OR REPLACE {kind} {table} ("
         "source_file VARCHAR, line_number BIGINT, line VARCHAR, bad_utf8 BOOLEAN, kept BOOLEAN)"
     )
     log_sql.run(con, "keep_macro")
@@ -105,7 +116,9 @@ def _fast_params(data_dir: Path, source_file: str) -> list[str]:
     return [source_file, str(path), "gzip" if is_gzip(source_file) else "none"]
 
 
-def _stage_fast(con: duckdb.DuckDBPyConnection, data_dir: Path, files: list[str]) -> list[str]:
+def _stage_fast(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, files: list[str], table: str
+) -> list[str]:
     """Stage what DuckDB can read, all files in one parallel statement; return the others.
 
     A failed statement stages nothing. The file its error names is set aside and the rest tried
@@ -113,7 +126,7 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, data_dir: Path, files: list[str]
     """
     pending, refused = list(files), []
     while pending:
-        sql = f"INSERT INTO {STAGE_TABLE} " + " UNION ALL ".join([_FAST_BRANCH] * len(pending))
+        sql = f"INSERT INTO {table} " + " UNION ALL ".join([_FAST_BRANCH] * len(pending))
         params = [value for f in pending for value in _fast_params(data_dir, f)]
         try:
             con.execute(sql, params)
@@ -128,29 +141,30 @@ def _stage_fast(con: duckdb.DuckDBPyConnection, data_dir: Path, files: list[str]
         return [*refused, *pending]
     for source_file in pending:
         try:
-            con.execute(
-                f"INSERT INTO {STAGE_TABLE} {_FAST_BRANCH}", _fast_params(data_dir, source_file)
-            )
+            con.execute(f"INSERT INTO {table} {_FAST_BRANCH}", _fast_params(data_dir, source_file))
         except duckdb.Error:
             refused.append(source_file)
     return refused
 
 
-def _stage_slow(con: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> None:
+def _stage_slow(con: duckdb.DuckDBPyConnection, path: Path, source_file: str, table: str) -> None:
     """Python reads the file (raises CorruptLogError); nothing of it stays staged on failure."""
     last_line = 0
     try:
         for batch in read_log_lines(path):
             con.register("_log_batch", batch)
             try:
-                con.execute(_SLOW_INSERT, [source_file])
+                con.execute(_SLOW_INSERT.format(table=table), [source_file])
             finally:
                 con.unregister("_log_batch")
             last_line += batch.num_rows
         if last_line:
-            con.execute(_SLOW_LAST_LINE, [source_file, last_line, source_file, last_line])
+            con.execute(
+                _SLOW_LAST_LINE.format(table=table),
+                [source_file, last_line, source_file, last_line],
+            )
     except CorruptLogError:
-        con.execute(f"DELETE FROM {STAGE_TABLE} WHERE source_file = ?", [source_file])
+        con.execute(f"DELETE FROM {table} WHERE source_file = ?", [source_file])
         raise
 
 
@@ -172,9 +186,15 @@ def _regular(data_dir: Path, source_file: str) -> StagedFile:
 
 
 def stage_files(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, files: list[str], *, fast: bool = True
+    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    files: list[str],
+    *,
+    fast: bool = True,
+    table: str = STAGE_TABLE,
 ) -> list[StagedFile]:
-    """Stage every readable file of `files`; one StagedFile per file, in the same order.
+    """Stage every readable file of `files` into `table` (made by create_stage); one StagedFile
+    per file, in the same order.
 
     `fast=False` reads every file with Python (the slow path), for tests that compare paths.
     """
@@ -186,7 +206,9 @@ def stage_files(
         refused = [
             f
             for start in range(0, len(readable), FILES_PER_STATEMENT)
-            for f in _stage_fast(con, data_dir, readable[start : start + FILES_PER_STATEMENT])
+            for f in _stage_fast(
+                con, data_dir, readable[start : start + FILES_PER_STATEMENT], table
+            )
         ]
     result: dict[str, StagedFile] = {}
     for source_file in readable:
@@ -195,7 +217,7 @@ def stage_files(
             result[source_file] = StagedFile(source_file, size, read_by="duckdb")
             continue
         try:
-            _stage_slow(con, data_dir / source_file, source_file)
+            _stage_slow(con, data_dir / source_file, source_file, table)
         except CorruptLogError as exc:
             result[source_file] = StagedFile(
                 source_file,

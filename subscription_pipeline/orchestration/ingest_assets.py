@@ -7,8 +7,8 @@ import dagster as dg
 
 from subscription_pipeline.ingest.api_inbox import inbox_has_day, ingest_inbox_day
 from subscription_pipeline.ingest.csv_upload import UPLOADS_DIR, ingest_upload
-from subscription_pipeline.ingest.event_logs import ingest_log_day, log_files_for_day
 from subscription_pipeline.ingest.ledger_file import publish_ledger
+from subscription_pipeline.ingest.log_prefetch import ingest_log_days
 from subscription_pipeline.orchestration.automation import INBOX_OPENS
 from subscription_pipeline.orchestration.partition_records import (
     PartitionRecorder,
@@ -116,12 +116,11 @@ def event_logs(
     settings = warehouse.ingest_settings()
     checks = PartitionRecorder(context, LOG_DAY_CHECK)
     with warehouse.connection() as con:
-        for day in context.partition_keys:
-            if not log_files_for_day(data_dir, day):
+        for day, day_entries in ingest_log_days(con, data_dir, context.partition_keys, settings):
+            if day_entries is None:
                 # Recorded, not skipped: the partition then says "no data that day".
                 yield from checks.record(day, [])
                 continue
-            day_entries = ingest_log_day(con, data_dir, day, settings)
             context.log.info(f"{day}: {len(day_entries)} files")
             yield from checks.record(day, day_entries)
         publish_ledger(con, warehouse.warehouse_path())
