@@ -38,7 +38,7 @@ def test_state_metadata_has_group_counts_and_no_personal_data(tmp_path: Path) ->
     resource = WarehouseResource(
         data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "w.duckdb")
     )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [UPLOAD])
         assert dg.materialize(
             [csv_uploads],
@@ -86,7 +86,7 @@ def test_explain_contact_job_prints_the_timeline(tmp_path: Path) -> None:
     resource = WarehouseResource(
         data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "w.duckdb")
     )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [UPLOAD])
         dg.materialize(
             [csv_uploads],

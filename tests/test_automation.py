@@ -36,7 +36,7 @@ def test_first_tick_resolves_an_ingestion_that_landed_before_it(tmp_path: Path) 
     resource = WarehouseResource(
         data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "w.duckdb")
     )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         # A backfill made in the UI before the daemon's automation ever ticked.
         instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [UPLOAD])
         dg.materialize(

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from csv_files import csv_text, write_upload
 
 from subscription_pipeline import paths
 from subscription_pipeline.api.published_state import publish_snapshot
@@ -29,6 +28,7 @@ from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.warehouse.connection import connect, connect_engine
 from subscription_pipeline.warehouse.publish import publish
+from tests.csv_files import csv_text, write_upload
 from tests.test_api_service import put, running_service, settings_for
 
 # Story 1 of data/README.md: an identify, two texts, a blocked CSV row, a START.
@@ -37,11 +37,29 @@ SPELLINGS_IN_INPUTS = ["720-263-4410", "+1 720 263 4410"]
 OTHER = "olivia.stone@example.org"
 
 
+SECRET = "test-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def reconciled_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per module: the sample landing zone, reconciled, with every kind of written
+    file naming PHONE. Each test works on its own copy (`landing`)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(SECRET_ENV, SECRET)
+        return _reconcile_landing(tmp_path_factory.mktemp("landing") / "data")
+
+
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """The sample landing zone, reconciled, with every kind of written file naming PHONE."""
-    monkeypatch.setenv(SECRET_ENV, "test-secret-0123456789abcdef")
+def landing(
+    reconciled_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
     data_dir = tmp_path / "data"
+    shutil.copytree(reconciled_landing, data_dir)
+    return data_dir, data_dir / "warehouse.duckdb"
+
+
+def _reconcile_landing(data_dir: Path) -> Path:
     shutil.copytree(paths.REPO_ROOT / "data", data_dir)
     warehouse = data_dir / "warehouse.duckdb"
     with running_service(settings_for(data_dir)) as client:
@@ -59,7 +77,7 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
         publish(con, warehouse)
     finally:
         con.close()
-    return data_dir, warehouse
+    return data_dir
 
 
 _HOLD = (

@@ -32,7 +32,7 @@ def test_nightly_job_runs_the_whole_chain(sample_landing_zone: Path, tmp_path: P
             }
         }
     }
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("nightly").execute_in_process(
             run_config=run_config,
             instance=instance,
