@@ -13,6 +13,18 @@ from pathlib import Path
 from subscription_pipeline import paths
 
 
+def add_subscription_share_argument(parser: argparse.ArgumentParser) -> None:
+    """The generator's traffic mix (`generate`, and scripts/bench.py, which passes it on)."""
+    parser.add_argument(
+        "--subscription-share",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="realistic analytics.js bodies, PCT%% of the messages carrying subscriptions or "
+        "keywords (default: the compact test mix)",
+    )
+
+
 def _add_paths(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="landing zone (default: data/)")
     parser.add_argument(
@@ -332,14 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--rows", type=int, default=10_000)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--start-day", default="2024-03-01")
-    generate.add_argument(
-        "--subscription-share",
-        type=float,
-        default=None,
-        metavar="PCT",
-        help="realistic analytics.js bodies, PCT%% of the messages carrying subscriptions or "
-        "keywords (default: the compact test mix)",
-    )
+    add_subscription_share_argument(generate)
     generate.add_argument("--out", type=Path, required=True)
     generate.set_defaults(handler=cmd_generate)
 
