@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from hypothesis import settings
 
+from subscription_pipeline.warehouse.connection import connect
 from tests.hypothesis_profiles import choose_profile
 from tests.landing import REPO_ROOT, copy_sample_inputs
 
@@ -31,3 +34,11 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sample_landing_zone(tmp_path: Path) -> Path:
     """A copy of the committed sample data (inputs only), so a test never writes into data/."""
     return copy_sample_inputs(tmp_path / "data")
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new, empty warehouse (schema applied) under tmp_path."""
+    connection = connect(tmp_path / "warehouse.duckdb")
+    yield connection
+    connection.close()

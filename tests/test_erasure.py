@@ -29,6 +29,7 @@ from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.warehouse.connection import connect, connect_engine
 from subscription_pipeline.warehouse.publish import publish
 from tests.csv_files import csv_text, write_upload
+from tests.ledger_checks import unbalanced_files
 from tests.test_api_service import put, running_service, settings_for
 
 # Story 1 of data/README.md: an identify, two texts, a blocked CSV row, a START.
@@ -137,10 +138,7 @@ def test_forget_removes_the_contact_from_every_table_and_written_file(landing) -
     assert _state(warehouse, PHONE) == others_before
     con = connect(warehouse, read_only=True)
     try:
-        unbalanced = con.execute(
-            "SELECT source_file FROM input_ledger "
-            "WHERE rows_in <> applied + ignored + duplicate + rejected + suppressed"
-        ).fetchall()
+        unbalanced = unbalanced_files(con)
         (suppressed,) = con.execute("SELECT sum(suppressed) FROM input_ledger").fetchone()
         audit = con.execute("SELECT action, requested_by, reason FROM erasure_audit").fetchall()
     finally:

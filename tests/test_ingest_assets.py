@@ -14,17 +14,14 @@ from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.paths import engine_warehouse
 from subscription_pipeline.warehouse.connection import connect
 from tests.csv_files import csv_text, write_upload
+from tests.dagster_runs import warehouse_resource
 from tests.log_files import entry, identify, write_log
 
 DAY = "2024-03-15"
 
 
 def resources(tmp_path: Path) -> dict[str, WarehouseResource]:
-    return {
-        "warehouse": WarehouseResource(
-            data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "warehouse.duckdb")
-        )
-    }
+    return {"warehouse": warehouse_resource(tmp_path)}
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: dg.AssetsDefinition) -> dict:
