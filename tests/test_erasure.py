@@ -20,7 +20,6 @@ from subscription_pipeline.erasure.search import find_in_files, find_in_warehous
 from subscription_pipeline.erasure.spellings import contact_spellings
 from subscription_pipeline.error_reports.error_report import refresh_error_reports
 from subscription_pipeline.export import export_state
-from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
 from subscription_pipeline.ingest.ledger_file import ledger_file
@@ -66,12 +65,9 @@ def _reconcile_landing(data_dir: Path) -> Path:
     with running_service(settings_for(data_dir)) as client:
         answer = put(client, {"key": "(720) 263-4410", "type": "SMS", "status": "subscribed"})
         assert answer.status_code == 200
-    run_engine(data_dir, warehouse)
+    run_engine(data_dir, warehouse)  # uploads, log days, the inbox, then the resolution
     con = connect_engine(warehouse)  # the pipeline writes the engine, then publishes
     try:
-        for day in pending_inbox_days(data_dir):
-            ingest_inbox_day(con, data_dir, day)
-        resolve_pending(con)
         export_state(con, data_dir / "exports")
         refresh_error_reports(con, data_dir, list_uploads(data_dir), data_dir / "reports")
         publish_snapshot(con, data_dir)

@@ -177,6 +177,18 @@ def entries_after(
     return sorted(found, key=lambda e: e.seq)
 
 
+def accepted_days(path: Path) -> list[str]:
+    """Every day with accepted entries, ingested or not (a run that re-reads every input)."""
+    if not path.exists():
+        return []
+    con = open_inbox(path)
+    try:
+        rows = con.execute("SELECT DISTINCT day FROM entries ORDER BY day").fetchall()
+    finally:
+        con.close()
+    return [day for (day,) in rows]
+
+
 def days_with_new_entries(path: Path) -> list[str]:
     """Accepted days holding entries that no reconcile has ingested yet."""
     if not path.exists():
