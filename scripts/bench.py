@@ -32,6 +32,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from subscription_pipeline.cli import add_subscription_share_argument
 from subscription_pipeline.warehouse.connection import DEFAULT_MEMORY_LIMIT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -173,13 +174,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--skip-pandas", action="store_true")
-    parser.add_argument(
-        "--subscription-share",
-        type=float,
-        default=None,
-        metavar="PCT",
-        help="generate a realistic mix with PCT%% subscription traffic (default: compact mix)",
-    )
+    add_subscription_share_argument(parser)
     parser.add_argument(
         "--large",
         action="store_true",

@@ -13,6 +13,18 @@ from pathlib import Path
 from subscription_pipeline import paths
 
 
+def add_subscription_share_argument(parser: argparse.ArgumentParser) -> None:
+    """The generator's traffic mix (`generate`, and scripts/bench.py, which passes it on)."""
+    parser.add_argument(
+        "--subscription-share",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="realistic analytics.js bodies, PCT%% of the messages carrying subscriptions or "
+        "keywords (default: the compact test mix)",
+    )
+
+
 def _add_paths(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="landing zone (default: data/)")
     parser.add_argument(
@@ -85,16 +97,21 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from subscription_pipeline.api.inbox import accepted_days, inbox_path
     from subscription_pipeline.ingest.csv_upload import list_uploads
     from subscription_pipeline.ingest.event_logs import list_log_days
     from subscription_pipeline.orchestration.runner import backfill, days_between
 
     data_dir, warehouse = _resolve_paths(args)
     present_days = set(list_log_days(data_dir))
+    inbox_present = set(accepted_days(inbox_path(data_dir)))
     days: list[str] = []
+    inbox_days: list[str] = []
     if args.days:
         first, _, last = args.days.partition("..")
-        days = [day for day in days_between(first, last or first) if day in present_days]
+        asked = days_between(first, last or first)
+        days = [day for day in asked if day in present_days]
+        inbox_days = [day for day in asked if day in inbox_present]
     present_uploads = list_uploads(data_dir)
     uploads = present_uploads if args.all_uploads else list(args.upload or [])
     unknown = sorted(set(uploads) - set(present_uploads))
@@ -111,12 +128,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             warehouse,
             uploads=uploads,
             log_days=days,
+            inbox_days=inbox_days,
             default_region=args.region,
             executor=args.executor,
         )
         return (
-            f"Backfilled {len(result.uploads)} uploads and {len(result.log_days)} received days "
-            f"in {len(result.runs)} Dagster runs."
+            f"Backfilled {len(result.uploads)} uploads, {len(result.log_days)} received days "
+            f"and {len(result.inbox_days)} API inbox days in {len(result.runs)} Dagster runs."
         )
 
     return _run_and_summarize("backfill", run, warehouse)
@@ -332,14 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--rows", type=int, default=10_000)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--start-day", default="2024-03-01")
-    generate.add_argument(
-        "--subscription-share",
-        type=float,
-        default=None,
-        metavar="PCT",
-        help="realistic analytics.js bodies, PCT%% of the messages carrying subscriptions or "
-        "keywords (default: the compact test mix)",
-    )
+    add_subscription_share_argument(generate)
     generate.add_argument("--out", type=Path, required=True)
     generate.set_defaults(handler=cmd_generate)
 

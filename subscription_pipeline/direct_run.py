@@ -1,5 +1,8 @@
 """The whole engine without Dagster: ingest every input, then resolve. For benchmarks and tests.
 
+Every input, in the order of the Dagster reconcile: uploads, event-log days, API inbox days,
+then the resolution.
+
 Dagster's assets call the same functions partition by partition; this runs them in one process
 so the orchestration overhead can be measured apart and tests can compare orders of ingestion.
 """
@@ -9,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from subscription_pipeline.api.inbox import accepted_days, inbox_path
 from subscription_pipeline.erasure.apply import apply_pending_erasures
+from subscription_pipeline.ingest.api_inbox import ingest_inbox_day
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import list_log_days
 from subscription_pipeline.ingest.log_prefetch import ingest_log_days
@@ -23,6 +28,7 @@ from subscription_pipeline.warehouse.publish import publish
 class EngineRun:
     uploads: int
     log_days: int
+    inbox_days: int
     resolution: ResolutionSummary
 
 
@@ -44,9 +50,12 @@ def run_engine(
         days = list_log_days(data_dir)
         for _ in ingest_log_days(con, data_dir, days, settings):
             pass
+        inbox_days = accepted_days(inbox_path(data_dir))
+        for day in inbox_days:
+            ingest_inbox_day(con, data_dir, day)
         resolution = resolve_pending(con)
         publish(con, warehouse)  # as the Dagster resolution does: `warehouse` is the analysts' copy
-        return EngineRun(len(uploads), len(days), resolution)
+        return EngineRun(len(uploads), len(days), len(inbox_days), resolution)
     finally:
         con.close()
 

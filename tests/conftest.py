@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
+from hypothesis import settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = REPO_ROOT / "data"
+from subscription_pipeline.warehouse.connection import connect
+from tests.hypothesis_profiles import choose_profile
+from tests.landing import REPO_ROOT, copy_sample_inputs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module is imported, so that `examples(n)` in their decorators sees it.
+    settings.load_profile(choose_profile(config.option.markexpr or ""))
 
 
 @pytest.fixture
@@ -24,8 +33,12 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def sample_landing_zone(tmp_path: Path) -> Path:
     """A copy of the committed sample data (inputs only), so a test never writes into data/."""
-    target = tmp_path / "data"
-    target.mkdir()
-    for folder in ("uploads", "segment-logs"):
-        shutil.copytree(SAMPLE_DATA / folder, target / folder, symlinks=True)
-    return target
+    return copy_sample_inputs(tmp_path / "data")
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new, empty warehouse (schema applied) under tmp_path."""
+    connection = connect(tmp_path / "warehouse.duckdb")
+    yield connection
+    connection.close()

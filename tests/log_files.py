@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from subscription_pipeline.ingest.log_layout import LOGS_DIR, day_to_epoch_ms
+from tests.ledger_checks import unbalanced_files
 
 SOURCE_ID = "src-web"
+DAY = "2024-03-15"
 
 
 def day_dir(data_dir: Path, day: str, source_id: str = SOURCE_ID) -> Path:
@@ -94,8 +96,14 @@ def ledger(con: Any, day: str | None = None) -> dict[str, dict[str, Any]]:
 
 def assert_balanced(con: Any) -> None:
     """The accounting identity holds for every event-log file in the ledger."""
-    unbalanced = con.sql(
-        "SELECT source_file FROM input_ledger WHERE source_kind = 'event_log' "
-        "AND rows_in <> applied + ignored + duplicate + rejected + suppressed"
-    ).fetchall()
-    assert unbalanced == []
+    assert unbalanced_files(con, "event_log") == []
+
+
+def ingest_day(con: Any, data_dir: Path, day: str = DAY) -> list:
+    """Ingest one day folder with the default settings; every file must balance."""
+    from subscription_pipeline.ingest.event_logs import ingest_log_day
+    from subscription_pipeline.ingest.settings import IngestSettings
+
+    entries = ingest_log_day(con, data_dir, day, IngestSettings())
+    assert_balanced(con)
+    return entries

@@ -12,14 +12,11 @@ import polars as pl
 from subscription_pipeline.definitions import defs
 from subscription_pipeline.orchestration.checks import to_dagster
 from subscription_pipeline.orchestration.explain_job import explain_contact_job
-from subscription_pipeline.orchestration.ingest_assets import csv_uploads
-from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.report_assets import api_snapshot
-from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.state_assets import resolved_subscriptions
 from subscription_pipeline.quality import CheckResult
+from tests.dagster_runs import ingest_one_upload
 
-UPLOAD = "20240301T000000Z_a.csv"
 BODY = (
     "email,phone,email_subscription_status,newsletter_subscription_status,sms_subscription_status\n"
     "olivia.stone@example.org,+17202634410,subscribed,subscribed,unsubscribed\n"
@@ -32,20 +29,8 @@ def _metadata_text(metadata: dict) -> str:
 
 
 def test_state_metadata_has_group_counts_and_no_personal_data(tmp_path: Path) -> None:
-    uploads = tmp_path / "data" / "uploads"
-    uploads.mkdir(parents=True)
-    (uploads / UPLOAD).write_text(BODY)
-    resource = WarehouseResource(
-        data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "w.duckdb")
-    )
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [UPLOAD])
-        assert dg.materialize(
-            [csv_uploads],
-            instance=instance,
-            resources={"warehouse": resource},
-            partition_key=UPLOAD,
-        ).success
+    with dg.DagsterInstance.ephemeral() as instance:
+        resource = ingest_one_upload(instance, tmp_path, BODY)
         assert dg.materialize(
             [resolved_subscriptions], instance=instance, resources={"warehouse": resource}
         ).success
@@ -80,20 +65,8 @@ def test_state_metadata_has_group_counts_and_no_personal_data(tmp_path: Path) ->
 
 
 def test_explain_contact_job_prints_the_timeline(tmp_path: Path) -> None:
-    uploads = tmp_path / "data" / "uploads"
-    uploads.mkdir(parents=True)
-    (uploads / UPLOAD).write_text(BODY)
-    resource = WarehouseResource(
-        data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "w.duckdb")
-    )
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [UPLOAD])
-        dg.materialize(
-            [csv_uploads],
-            instance=instance,
-            resources={"warehouse": resource},
-            partition_key=UPLOAD,
-        )
+    with dg.DagsterInstance.ephemeral() as instance:
+        resource = ingest_one_upload(instance, tmp_path, BODY)
         dg.materialize(
             [resolved_subscriptions, api_snapshot],
             instance=instance,

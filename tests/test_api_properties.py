@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from tests.test_api_service import inbox_rows, put, running_service, settings_for
 
 STATUSES = ["SUBSCRIBED", "UNSUBSCRIBED", "DID_NOT_SUBSCRIBE", "subscribed"]
@@ -45,7 +46,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cl
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(entries(), max_size=6))
 def test_every_entry_is_answered_once_and_recorded_iff_answered_so(

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from subscription_pipeline.api.published_state import Snapshot, snapshot_path
+from subscription_pipeline.cli import main
+from subscription_pipeline.direct_run import run_engine
 from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
 from subscription_pipeline.orchestration.runner import reconcile
 from subscription_pipeline.resolve.engine import resolve_pending
@@ -106,6 +108,53 @@ def test_put_then_reconcile_shows_the_change_with_source_api(
         "WHERE contact = 'ann@example.com' ORDER BY subscription_group NULLS FIRST",
     ) == [("unsubscribed", "api"), ("unsubscribed", "cascade")]
     assert reconcile(data_dir, warehouse).inbox_days == []
+
+
+def _put_one_change(data_dir: Path) -> tuple[str, str]:
+    """A PUT accepted by the service and recorded in the inbox: (request_id, accepted day)."""
+    data_dir.mkdir(exist_ok=True)
+    with running_service(settings_for(data_dir)) as client:
+        answer = put(client, {"key": "cy@example.com", "type": "EMAIL", "status": "unsubscribed"})
+        assert answer.status_code == 200
+    [(request_id, day)] = inbox_rows(data_dir, "SELECT request_id, day FROM requests")
+    return request_id, day
+
+
+CY_STATE = "SELECT contact, status, source, source_ref FROM subscription_state"
+
+
+def test_the_engine_without_dagster_ingests_the_api_inbox(tmp_path: Path) -> None:
+    """direct_run leaves no source out: uploads, log days, then the inbox, then resolution."""
+    data_dir, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    request_id, day = _put_one_change(data_dir)
+
+    run = run_engine(data_dir, warehouse)
+
+    assert run.inbox_days == 1
+    assert _rows(warehouse, CY_STATE) == [("cy@example.com", "unsubscribed", "api", request_id)]
+    assert pending_inbox_days(data_dir) == []  # marked as ingested, as a reconcile marks it
+    assert run_engine(data_dir, warehouse).inbox_days == 1  # every input again, idempotent
+    assert _rows(warehouse, CY_STATE) == [("cy@example.com", "unsubscribed", "api", request_id)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_backfill_ingests_the_api_inbox(
+    dagster_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data_dir, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    request_id, day = _put_one_change(data_dir)
+    paths = ["--data-dir", str(data_dir), "--warehouse", str(warehouse)]
+
+    # A backfill of nothing else still takes in what the service accepted since the last run.
+    assert main(["backfill", *paths]) == 0, capsys.readouterr().err
+    assert "and 1 API inbox days" in capsys.readouterr().out
+    assert _rows(warehouse, CY_STATE) == [("cy@example.com", "unsubscribed", "api", request_id)]
+    # A backfill of the accepted day re-ingests the inbox day too, though nothing is pending.
+    assert pending_inbox_days(data_dir) == []
+    assert main(["backfill", "--days", f"{day}..{day}", *paths]) == 0
+    assert "and 1 API inbox days" in capsys.readouterr().out
+    assert _rows(warehouse, CY_STATE) == [("cy@example.com", "unsubscribed", "api", request_id)]
 
 
 def test_ingesting_an_inbox_day_again_replaces_it(tmp_path: Path) -> None:

@@ -9,19 +9,7 @@ import dagster as dg
 
 from subscription_pipeline.definitions import defs
 from subscription_pipeline.orchestration.automation import automation_sensor
-from subscription_pipeline.orchestration.ingest_assets import csv_uploads
-from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
-from subscription_pipeline.orchestration.resources import WarehouseResource
-
-UPLOAD = "20240301T000000Z_a.csv"
-FOLLOWERS = {
-    "subscription_state",
-    "subscription_history",
-    "upload_error_reports",
-    "reconciliation_report",
-    "state_exports",
-    "api_snapshot",
-}
+from tests.dagster_runs import AFTER_INGESTION, ingest_one_upload
 
 
 def test_automation_sensor_is_on_by_default() -> None:
@@ -30,23 +18,13 @@ def test_automation_sensor_is_on_by_default() -> None:
 
 
 def test_first_tick_resolves_an_ingestion_that_landed_before_it(tmp_path: Path) -> None:
-    uploads = tmp_path / "data" / "uploads"
-    uploads.mkdir(parents=True)
-    (uploads / UPLOAD).write_text("email,email_subscription_status\na@example.com,subscribed\n")
-    resource = WarehouseResource(
-        data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "w.duckdb")
-    )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         # A backfill made in the UI before the daemon's automation ever ticked.
-        instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [UPLOAD])
-        dg.materialize(
-            [csv_uploads],
-            instance=instance,
-            resources={"warehouse": resource},
-            partition_key=UPLOAD,
+        ingest_one_upload(
+            instance, tmp_path, "email,email_subscription_status\na@example.com,subscribed\n"
         )
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        for key in FOLLOWERS:
+        for key in AFTER_INGESTION:
             assert first.get_num_requested(dg.AssetKey(key)) == 1, key
         # Today's inbox day, so the state's upstream is never "never materialised".
         assert first.get_num_requested(dg.AssetKey("api_inbox")) == 1

@@ -12,25 +12,9 @@ from pathlib import Path
 import pytest
 
 from subscription_pipeline.warehouse.connection import connect
+from tests.warehouse_tables import read_tables
 
 CLI = str(Path(sys.executable).parent / "subscription-pipeline")
-COMPARED = {
-    "subscription_state": "SELECT * FROM subscription_state",
-    "subscription_history": "SELECT * FROM subscription_history",
-    "rejections": "SELECT * FROM rejections",
-    "observations": "SELECT * FROM observations",
-    "input_ledger": "SELECT * EXCLUDE (ingested_at) FROM input_ledger",
-}
-
-
-def tables(warehouse: Path) -> dict[str, list[tuple]]:
-    con = connect(warehouse, read_only=True)
-    try:
-        return {
-            name: sorted(con.execute(sql).fetchall(), key=repr) for name, sql in COMPARED.items()
-        }
-    finally:
-        con.close()
 
 
 def start_reconcile(data_dir: Path, warehouse: Path) -> subprocess.Popen:
@@ -67,7 +51,7 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_tables(
     final = start_reconcile(sample_landing_zone, crashed)
     out, err = final.communicate(timeout=600)
     assert final.returncode == 0, err
-    assert tables(crashed) == tables(reference)
+    assert read_tables(crashed) == read_tables(reference)
 
 
 @pytest.mark.slow
@@ -87,4 +71,4 @@ def test_two_reconciles_at_once_serialise_and_lose_nothing(
         # Each either succeeds (it waited for the pool or the lock) or names the lock.
         assert code == 0 or "locked" in err, err
     assert any(code == 0 for *_, code in results)
-    assert tables(shared) == tables(reference)
+    assert read_tables(shared) == read_tables(reference)

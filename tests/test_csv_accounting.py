@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.csv_files import csv_text, ingest, open_warehouse, write_upload
+from tests.hypothesis_profiles import examples
 
 COLUMNS = {
     "email": ["", "a@example.com", " B@Example.com ", "nope", "x@"],
@@ -72,7 +73,9 @@ def _check_accounting(con: duckdb.DuckDBPyConnection, tmp_path: Path, content: s
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(upload=uploads())
 def test_generated_uploads_balance(
@@ -83,7 +86,9 @@ def test_generated_uploads_balance(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(content=st.text(alphabet='email,phone_subscriptus\n\r"@ 1x', max_size=120))
 def test_arbitrary_text_balances(

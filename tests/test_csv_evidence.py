@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subscription_pipeline.ingest.csv_evidence import CONSENT_COLUMNS, evidence
+from tests.hypothesis_profiles import examples
 
 # Text a UTF-8 file can hold (no surrogates). Python's str.strip() also strips the separators
 # \x1c-\x1f, which polars (Unicode White_Space) keeps: the oracle below is Python's.
@@ -16,7 +17,7 @@ CHARS = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x1c\x1
 TEXT = st.text(alphabet=CHARS, max_size=12)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     file_name=st.text(alphabet=CHARS, min_size=1, max_size=20),
     values=st.lists(st.tuples(*(TEXT for _ in CONSENT_COLUMNS)), min_size=1, max_size=5),

@@ -14,6 +14,7 @@ from subscription_pipeline.ingest.csv_errors import UploadRejected
 from subscription_pipeline.ingest.csv_fallback import check_row_count, read_records
 from subscription_pipeline.ingest.csv_fast import read_fast
 from subscription_pipeline.ingest.csv_read import parse_upload
+from tests.hypothesis_profiles import examples
 
 MAX_ROWS = 1000
 
@@ -122,7 +123,7 @@ def test_too_many_rows_is_the_same_on_both_paths() -> None:
 PIECES = ["a", "b", ",", '"', '""', "\n", "\r\n", "\r", " ", "\t", "é", "\ufeff", "x,y\n"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     header=st.sampled_from(["e,p\n", "e,p,q\n", "\ufeffe,p\r\n", "e\n", "\n e,p\n"]),
     body=st.lists(st.sampled_from(PIECES), max_size=30).map("".join),

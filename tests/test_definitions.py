@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 BIN = Path(sys.executable).parent
@@ -23,6 +24,7 @@ EXPECTED_ASSETS = {
 }
 
 
+@pytest.mark.slow  # the `dagster` CLI in its own process; the in-process check is fast
 def test_definitions_validate(dagster_home: Path) -> None:
     completed = subprocess.run(
         [
@@ -38,6 +40,13 @@ def test_definitions_validate(dagster_home: Path) -> None:
         env=os.environ.copy(),
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_definitions_are_loadable() -> None:
+    """What `dagster definitions validate` checks, in this process."""
+    from subscription_pipeline.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
 
 
 def test_definitions_hold_the_asset_graph() -> None:

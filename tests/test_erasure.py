@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from csv_files import csv_text, write_upload
 
 from subscription_pipeline import paths
 from subscription_pipeline.api.published_state import publish_snapshot
@@ -21,7 +20,6 @@ from subscription_pipeline.erasure.search import find_in_files, find_in_warehous
 from subscription_pipeline.erasure.spellings import contact_spellings
 from subscription_pipeline.error_reports.error_report import refresh_error_reports
 from subscription_pipeline.export import export_state
-from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
 from subscription_pipeline.ingest.ledger_file import ledger_file
@@ -29,6 +27,8 @@ from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.warehouse.connection import connect, connect_engine
 from subscription_pipeline.warehouse.publish import publish
+from tests.csv_files import csv_text, write_upload
+from tests.ledger_checks import unbalanced_files
 from tests.test_api_service import put, running_service, settings_for
 
 # Story 1 of data/README.md: an identify, two texts, a blocked CSV row, a START.
@@ -37,29 +37,44 @@ SPELLINGS_IN_INPUTS = ["720-263-4410", "+1 720 263 4410"]
 OTHER = "olivia.stone@example.org"
 
 
+SECRET = "test-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def reconciled_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per module: the sample landing zone, reconciled, with every kind of written
+    file naming PHONE. Each test works on its own copy (`landing`)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(SECRET_ENV, SECRET)
+        return _reconcile_landing(tmp_path_factory.mktemp("landing") / "data")
+
+
 @pytest.fixture
-def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """The sample landing zone, reconciled, with every kind of written file naming PHONE."""
-    monkeypatch.setenv(SECRET_ENV, "test-secret-0123456789abcdef")
+def landing(
+    reconciled_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
     data_dir = tmp_path / "data"
+    shutil.copytree(reconciled_landing, data_dir)
+    return data_dir, data_dir / "warehouse.duckdb"
+
+
+def _reconcile_landing(data_dir: Path) -> Path:
     shutil.copytree(paths.REPO_ROOT / "data", data_dir)
     warehouse = data_dir / "warehouse.duckdb"
     with running_service(settings_for(data_dir)) as client:
         answer = put(client, {"key": "(720) 263-4410", "type": "SMS", "status": "subscribed"})
         assert answer.status_code == 200
-    run_engine(data_dir, warehouse)
+    run_engine(data_dir, warehouse)  # uploads, log days, the inbox, then the resolution
     con = connect_engine(warehouse)  # the pipeline writes the engine, then publishes
     try:
-        for day in pending_inbox_days(data_dir):
-            ingest_inbox_day(con, data_dir, day)
-        resolve_pending(con)
         export_state(con, data_dir / "exports")
         refresh_error_reports(con, data_dir, list_uploads(data_dir), data_dir / "reports")
         publish_snapshot(con, data_dir)
         publish(con, warehouse)
     finally:
         con.close()
-    return data_dir, warehouse
+    return data_dir
 
 
 _HOLD = (
@@ -119,10 +134,7 @@ def test_forget_removes_the_contact_from_every_table_and_written_file(landing) -
     assert _state(warehouse, PHONE) == others_before
     con = connect(warehouse, read_only=True)
     try:
-        unbalanced = con.execute(
-            "SELECT source_file FROM input_ledger "
-            "WHERE rows_in <> applied + ignored + duplicate + rejected + suppressed"
-        ).fetchall()
+        unbalanced = unbalanced_files(con)
         (suppressed,) = con.execute("SELECT sum(suppressed) FROM input_ledger").fetchone()
         audit = con.execute("SELECT action, requested_by, reason FROM erasure_audit").fetchall()
     finally:

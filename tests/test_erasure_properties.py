@@ -14,6 +14,7 @@ from subscription_pipeline.erasure.search import find_in_warehouse
 from subscription_pipeline.erasure.spellings import contact_spellings
 from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
 from subscription_pipeline.warehouse.connection import connect
+from tests.hypothesis_profiles import examples
 from tests.reference_fold import fold
 from tests.resolution_helpers import (
     HISTORY_COLUMNS,
@@ -35,7 +36,7 @@ def _assert_fold(con, rows) -> None:
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_erasure_leaves_every_other_contact_as_it_was(data: st.DataObject) -> None:
     rows = data.draw(histories("mixed"), label="observations")

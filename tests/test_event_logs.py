@@ -9,25 +9,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from subscription_pipeline.ingest.event_logs import ingest_log_day
-from subscription_pipeline.ingest.settings import IngestSettings
-from subscription_pipeline.warehouse.connection import connect
-from tests.log_files import assert_balanced, day_dir, entry, identify, inbound, ledger, write_log
-
-DAY = "2024-03-15"
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = connect(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
-
-
-def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str = DAY):
-    entries = ingest_log_day(con, data_dir, day, IngestSettings())
-    assert_balanced(con)
-    return entries
+from tests.log_files import (
+    DAY,
+    day_dir,
+    entry,
+    identify,
+    inbound,
+    ingest_day,
+    ledger,
+    write_log,
+)
 
 
 def observations(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -70,7 +61,7 @@ def test_subscriptions_with_groups(con, tmp_path: Path) -> None:
         ],
     )
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert observations(con) == [
         (1, "event", "email", "ann@example.com", None, "subscribed"),
@@ -115,7 +106,7 @@ def test_keywords_stop_start_and_other_text(con, tmp_path: Path) -> None:
         ],
     )
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert observations(con) == [
         (1, "keyword", "sms", "+14155552671", None, "unsubscribed"),
@@ -151,7 +142,7 @@ def test_every_rejection_code_and_entry_independence(con, tmp_path: Path) -> Non
         ],
     )
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     # The one good entry of e1 applies although its siblings are rejected.
     assert observations(con) == [(3, "event", "email", "good@example.com", None, "subscribed")]
@@ -186,7 +177,7 @@ def test_non_utf8_line_is_rejected_alone(con, tmp_path: Path) -> None:
     good += b'"status":"SUBSCRIBED"}]}}'
     path.write_bytes(b'{"type":"identify","userId":"\xff"}\n' + good + b"\n")
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert rejections(con) == [(1, "INVALID_JSON")]
     assert observations(con) == [(2, "event", "email", "a@example.com", None, "subscribed")]
@@ -209,7 +200,7 @@ def test_ignored_lines(con, tmp_path: Path) -> None:
         ],
     )
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert observations(con) == []
     assert (row.rows_in, row.applied, row.ignored, row.rejected) == (6, 0, 6, 0)
@@ -236,7 +227,7 @@ def test_timestamp_repairs_keep_the_opt_out(
         [identify("t1", [entry("a@example.com", status="unsubscribed")], timestamp, received_at)],
     )
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert con.sql("SELECT status, effective_at::VARCHAR FROM observations").fetchall() == [
         ("unsubscribed", effective)
@@ -254,7 +245,7 @@ def test_truncated_gzip_is_rejected_while_the_rest_of_the_day_ingests(con, tmp_p
     )
     broken.write_bytes(payload[: len(payload) // 2])
 
-    entries = {e.source_file.rsplit("/", 1)[-1]: e for e in ingest(con, tmp_path)}
+    entries = {e.source_file.rsplit("/", 1)[-1]: e for e in ingest_day(con, tmp_path)}
 
     assert entries["good.gz"].status == "ingested" and entries["good.gz"].applied == 1
     bad = entries["broken.gz"]
@@ -272,7 +263,7 @@ def test_symlink_is_rejected_never_followed(con, tmp_path: Path) -> None:
     outside.write_bytes(gzip.compress(b"{}\n"))
     os.symlink(outside, day_dir(tmp_path, DAY) / "link.gz")
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert (row.status, row.error_code, row.rows_in) == ("rejected", "NOT_A_REGULAR_FILE", 0)
     assert rejections(con) == [(None, "NOT_A_REGULAR_FILE")]
@@ -298,9 +289,9 @@ def test_reingest_is_idempotent(con, tmp_path: Path) -> None:
             for t in tables
         }
 
-    first = ingest(con, tmp_path)
+    first = ingest_day(con, tmp_path)
     before = snapshot()
-    second = ingest(con, tmp_path)
+    second = ingest_day(con, tmp_path)
 
     assert snapshot() == before
     assert [(e.rows_in, e.applied, e.rejected, e.warnings) for e in second] == [
@@ -317,10 +308,10 @@ def _columns(table: str) -> str:
 def test_reingest_after_a_file_is_removed_forgets_it(con, tmp_path: Path) -> None:
     write_log(tmp_path, DAY, "a.gz", [identify("m1", [entry("a@example.com")])])
     gone = write_log(tmp_path, DAY, "b.gz", [identify("m2", [entry("b@example.com")])])
-    ingest(con, tmp_path)
+    ingest_day(con, tmp_path)
     (tmp_path / gone).unlink()
 
-    ingest(con, tmp_path)
+    ingest_day(con, tmp_path)
 
     assert [o[3] for o in observations(con)] == ["a@example.com"]
     assert list(ledger(con)) == ["a.gz"]

@@ -6,24 +6,15 @@ import json
 from pathlib import Path
 
 import duckdb
-import pytest
 
-from subscription_pipeline.ingest.event_logs import ingest_log_day
-from subscription_pipeline.ingest.settings import IngestSettings
-from subscription_pipeline.warehouse.connection import connect
-from tests.log_files import assert_balanced, day_dir, entry, identify, ledger, write_log
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = connect(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
-
-
-def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str) -> None:
-    ingest_log_day(con, data_dir, day, IngestSettings())
-    assert_balanced(con)
+from tests.log_files import (
+    day_dir,
+    entry,
+    identify,
+    ingest_day,
+    ledger,
+    write_log,
+)
 
 
 def effective(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -43,7 +34,7 @@ def test_duplicate_across_two_files_keeps_the_earliest_received(con, tmp_path: P
     write_log(tmp_path, "2024-03-15", "a.gz", [identify("m0", [entry("z@example.com")]), late])
     write_log(tmp_path, "2024-03-15", "b.gz", [early])
 
-    ingest(con, tmp_path, "2024-03-15")
+    ingest_day(con, tmp_path, "2024-03-15")
 
     assert effective(con) == [("a.gz", 1, "z@example.com"), ("b.gz", 1, "a@example.com")]
     # Every copy is stored; only the winner is effective.
@@ -56,7 +47,7 @@ def test_equal_received_at_falls_back_to_file_then_line(con, tmp_path: Path) -> 
     write_log(tmp_path, "2024-03-15", "b.gz", [copy])
     write_log(tmp_path, "2024-03-15", "a.gz", [copy, copy])
 
-    ingest(con, tmp_path, "2024-03-15")
+    ingest_day(con, tmp_path, "2024-03-15")
 
     assert effective(con) == [("a.gz", 1, "a@example.com")]
     assert split(con) == {"a.gz": (1, 1), "b.gz": (0, 1)}
@@ -69,12 +60,12 @@ def test_duplicate_across_days_ingesting_the_later_day_first(con, tmp_path: Path
     write_log(tmp_path, "2024-03-15", "d1.gz", [first])
     write_log(tmp_path, "2024-03-16", "d2.gz", [redelivered])
 
-    ingest(con, tmp_path, "2024-03-16")
+    ingest_day(con, tmp_path, "2024-03-16")
     assert effective(con) == [("d2.gz", 1, "b@example.com")]
     assert split(con) == {"d2.gz": (1, 0)}
 
     con.execute("DELETE FROM dirty_vectors")
-    ingest(con, tmp_path, "2024-03-15")
+    ingest_day(con, tmp_path, "2024-03-15")
 
     assert effective(con) == [("d1.gz", 1, "a@example.com")]
     assert split(con) == {"d1.gz": (1, 0), "d2.gz": (0, 1)}
@@ -84,7 +75,7 @@ def test_duplicate_across_days_ingesting_the_later_day_first(con, tmp_path: Path
 
     # Re-ingesting the earlier day without its copy gives the win back to the later day.
     (day_dir(tmp_path, "2024-03-15") / "d1.gz").unlink()
-    ingest(con, tmp_path, "2024-03-15")
+    ingest_day(con, tmp_path, "2024-03-15")
     assert effective(con) == [("d2.gz", 1, "b@example.com")]
     assert split(con) == {"d2.gz": (1, 0)}
 
@@ -101,7 +92,7 @@ def test_message_without_message_id_is_deduplicated_by_content(con, tmp_path: Pa
         [json.dumps(message, indent=None, separators=(" ,", " : "))],
     )
 
-    ingest(con, tmp_path, "2024-03-15")
+    ingest_day(con, tmp_path, "2024-03-15")
 
     assert effective(con) == [("a.gz", 1, "a@example.com"), ("a.gz", 2, "b@example.com")]
     assert split(con) == {"a.gz": (2, 0), "b.jsonl": (0, 1)}

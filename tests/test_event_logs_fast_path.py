@@ -13,9 +13,16 @@ from subscription_pipeline.ingest import log_stage
 from subscription_pipeline.ingest.event_logs import ingest_log_day
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.warehouse.connection import connect
-from tests.log_files import assert_balanced, day_dir, entry, identify, inbound, write_log
+from tests.log_files import (
+    DAY,
+    assert_balanced,
+    day_dir,
+    entry,
+    identify,
+    inbound,
+    write_log,
+)
 
-DAY = "2024-03-15"
 PAGE = {
     "type": "page",
     "messageId": "p1",
@@ -41,13 +48,6 @@ MIXED_LINES: list[dict | str] = [
     identify("m4", {"key": "c@example.com", "type": "EMAIL", "status": "SUBSCRIBED"}),
     {**PAGE, "messageId": "p3"},
 ]
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = connect(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def _outcome(con: duckdb.DuckDBPyConnection) -> dict[str, list]:

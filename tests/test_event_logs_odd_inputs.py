@@ -7,35 +7,26 @@ import json
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from subscription_pipeline.ingest.event_logs import (
     ODD_FOLDERS_PARTITION,
-    ingest_log_day,
     list_log_days,
     log_files_for_day,
 )
 from subscription_pipeline.ingest.log_layout import LOGS_DIR, judge_day_folder, odd_day_folders
-from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.warehouse.connection import connect
-from tests.log_files import SOURCE_ID, assert_balanced, entry, identify, inbound, write_log
+from tests.log_files import (
+    DAY,
+    SOURCE_ID,
+    entry,
+    identify,
+    inbound,
+    ingest_day,
+    write_log,
+)
 
-DAY = "2024-03-15"
 TODAY = date(2026, 12, 3)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = connect(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
-
-
-def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str = DAY):
-    entries = ingest_log_day(con, data_dir, day, IngestSettings())
-    assert_balanced(con)
-    return entries
 
 
 @pytest.mark.parametrize(
@@ -74,7 +65,7 @@ def test_odd_folders_are_on_record_and_the_day_still_ingests(con, tmp_path: Path
         (source / name / "x.gz").write_bytes(gzip.compress(b"{}\n"))
 
     assert list_log_days(tmp_path) == [DAY]
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert (row.status, row.applied) == ("ingested", 1)
     on_record = con.sql(
@@ -96,7 +87,7 @@ def test_odd_folders_are_on_record_and_the_day_still_ingests(con, tmp_path: Path
 
     # Once a folder is renamed to its day, the next ingest no longer lists it.
     (source / "1710460800").rename(source / "1710547200000")
-    ingest(con, tmp_path)
+    ingest_day(con, tmp_path)
     assert len(odd_day_folders(tmp_path)) == 3
     assert con.sql(
         "SELECT count(*) FROM input_ledger WHERE partition_key = ?",
@@ -122,7 +113,7 @@ def test_subscriptions_of_the_wrong_type_are_rejected(
 ) -> None:
     write_log(tmp_path, DAY, "a.gz", [identify("m1", subscriptions)])
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert (row.applied, row.ignored, row.rejected) == (0, 0, 1)
     [(code, message)] = con.sql("SELECT error_code, error_message FROM rejections").fetchall()
@@ -134,7 +125,7 @@ def test_subscriptions_of_the_wrong_type_are_rejected(
 def test_null_subscriptions_are_no_subscriptions(con, tmp_path: Path) -> None:
     write_log(tmp_path, DAY, "a.gz", [identify("m1", None)])
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert (row.applied, row.ignored, row.rejected) == (0, 1, 0)
 
@@ -160,7 +151,7 @@ def test_groups_of_the_wrong_type_reject_their_entry_only(
         ],
     )
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert (row.applied, row.rejected) == (1, 0)
     assert con.sql("SELECT channel FROM observations").fetchall() == [("sms",)]
@@ -177,7 +168,7 @@ def test_log_files_are_listed_and_read_whatever_the_case_of_gz(con, tmp_path: Pa
     write_log(tmp_path, DAY, "b.Json", [identify("m2", [entry("b@example.com")])])
 
     assert [Path(f).name for f in log_files_for_day(tmp_path, DAY)] == ["A.GZ", "b.Json"]
-    rows = ingest(con, tmp_path)
+    rows = ingest_day(con, tmp_path)
 
     assert [(Path(r.source_file).name, r.status, r.applied) for r in rows] == [
         ("A.GZ", "ingested", 1),
@@ -201,7 +192,7 @@ def test_received_at_after_its_day_is_clamped_with_a_warning(con, tmp_path: Path
         ],
     )
 
-    [row] = ingest(con, tmp_path)
+    [row] = ingest_day(con, tmp_path)
 
     assert row.warnings == 2
     assert con.sql(
@@ -235,7 +226,7 @@ def test_evidence_is_kept_with_each_observation(con, tmp_path: Path) -> None:
     keyword["properties"]["to"] = "+14155238886"
     write_log(tmp_path, DAY, "a.gz", [event, keyword])
 
-    ingest(con, tmp_path)
+    ingest_day(con, tmp_path)
 
     rows = con.sql(
         "SELECT source_kind, subscription_group, evidence FROM observations ORDER BY ALL"

@@ -14,17 +14,14 @@ from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.paths import engine_warehouse
 from subscription_pipeline.warehouse.connection import connect
 from tests.csv_files import csv_text, write_upload
+from tests.dagster_runs import warehouse_resource
 from tests.log_files import entry, identify, write_log
 
 DAY = "2024-03-15"
 
 
 def resources(tmp_path: Path) -> dict[str, WarehouseResource]:
-    return {
-        "warehouse": WarehouseResource(
-            data_dir=str(tmp_path / "data"), warehouse=str(tmp_path / "warehouse.duckdb")
-        )
-    }
+    return {"warehouse": warehouse_resource(tmp_path)}
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: dg.AssetsDefinition) -> dict:
@@ -55,7 +52,7 @@ def test_event_logs_partition_stores_its_day_and_reports_its_accounting(tmp_path
     # Another day's file: the partition must not read it.
     write_log(data_dir, "2024-03-16", "part-0.gz", [identify("m-3", [entry("bo@example.com")])])
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [event_logs], resources=resources(tmp_path), partition_key=DAY, instance=instance
         )
@@ -76,7 +73,7 @@ def test_event_logs_partition_stores_its_day_and_reports_its_accounting(tmp_path
 
 def test_event_logs_day_without_files_materialises_empty(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [event_logs], resources=resources(tmp_path), partition_key=DAY, instance=instance
         )
@@ -99,7 +96,7 @@ def test_csv_uploads_partition_ingests_its_file_only(tmp_path: Path) -> None:
     )
     write_upload(data_dir, "other.csv", csv_text(["email"], [["bo@example.com"]]))
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [name, "other.csv"])
         result = dg.materialize(
             [csv_uploads], resources=resources(tmp_path), partition_key=name, instance=instance
@@ -122,7 +119,7 @@ def test_csv_uploads_partition_whose_file_is_gone_keeps_what_it_stored(tmp_path:
     name = "gone.csv"
     content = csv_text(["email", "email_subscription_status"], [["a@example.com", "true"]])
     path = write_upload(data_dir, name, content)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [name])
         first = dg.materialize(
             [csv_uploads], resources=resources(tmp_path), partition_key=name, instance=instance

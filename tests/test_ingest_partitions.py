@@ -51,7 +51,7 @@ def test_upload_partitions_have_own_metadata_and_checks(tmp_path: Path) -> None:
     (uploads / BAD).write_text("email,shoe_size\nb@example.com,42\n")
     warehouse = tmp_path / "warehouse.duckdb"
     resource = WarehouseResource(data_dir=str(tmp_path / "data"), warehouse=str(warehouse))
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, [GOOD, BAD, GONE])
         result = dg.materialize(
             [csv_uploads],
@@ -82,7 +82,7 @@ def test_a_log_day_without_files_is_a_warning_not_a_green_success(
     resource = WarehouseResource(
         data_dir=str(sample_landing_zone), warehouse=str(tmp_path / "w.duckdb")
     )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [event_logs],
             instance=instance,

@@ -10,15 +10,7 @@ import pytest
 
 from subscription_pipeline.definitions import defs
 from subscription_pipeline.orchestration.schedules import RANGE_END_TAG, RANGE_START_TAG
-
-DOWNSTREAM = (
-    "subscription_state",
-    "subscription_history",
-    "upload_error_reports",
-    "reconciliation_report",
-    "state_exports",
-    "api_snapshot",
-)
+from tests.dagster_runs import AFTER_INGESTION
 
 
 @pytest.mark.slow
@@ -32,14 +24,14 @@ def test_nightly_job_runs_the_whole_chain(sample_landing_zone: Path, tmp_path: P
             }
         }
     }
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("nightly").execute_in_process(
             run_config=run_config,
             instance=instance,
             tags={RANGE_START_TAG: "2024-03-04", RANGE_END_TAG: "2024-03-05"},
         )
         assert result.success
-        for key in DOWNSTREAM:
+        for key in AFTER_INGESTION:
             assert instance.get_latest_materialization_event(dg.AssetKey(key)), key
         checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(dg.AssetKey("subscription_state"), "state_key_unique")]

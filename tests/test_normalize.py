@@ -19,6 +19,7 @@ from subscription_pipeline.normalize import (
     parse_values,
 )
 from subscription_pipeline.warehouse.connection import connect
+from tests.hypothesis_profiles import examples
 
 EMAILS = [
     "Jo@Example.COM",
@@ -102,7 +103,7 @@ _NANP = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(st.one_of(_SPELLING, _NANP), min_size=1, max_size=8),
     st.sampled_from(["US", "CA", "GB", "DE", "IT", "BR", "AU", "IN"]),
@@ -131,7 +132,7 @@ _ADDRESS = st.builds(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.lists(_ADDRESS, min_size=1, max_size=6))
 def test_plain_email_shortcut_equals_email_validator(addresses: list[str]) -> None:
     """Addresses near the shortcut's edges (lengths, special-use names, hyphens, dots, Punycode

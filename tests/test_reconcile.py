@@ -10,6 +10,7 @@ import pytest
 from subscription_pipeline.cli import main
 from subscription_pipeline.orchestration.runner import contiguous_ranges, day_ranges, reconcile
 from subscription_pipeline.warehouse.connection import connect
+from tests.ledger_checks import unbalanced_files
 
 TABLES = ("subscription_state", "subscription_history", "rejections", "observations")
 
@@ -43,11 +44,7 @@ def test_reconcile_sample_data_records_runs_and_is_idempotent(
 
     con = connect(warehouse, read_only=True)
     try:
-        unbalanced = con.execute(
-            "SELECT source_file FROM input_ledger "
-            "WHERE rows_in <> applied + ignored + duplicate + rejected + suppressed"
-        ).fetchall()
-        assert unbalanced == []
+        assert unbalanced_files(con) == []
         files_on_disk = len(list((sample_landing_zone / "uploads").iterdir()))
         csv_files = con.execute(
             "SELECT count(*) FROM input_ledger WHERE source_kind = 'csv'"

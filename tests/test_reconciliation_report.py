@@ -55,13 +55,6 @@ DIRTY_2 = [
 ]
 
 
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    con = connect(tmp_path / "warehouse.duckdb")
-    yield con
-    con.close()
-
-
 def queue_dirty(con: duckdb.DuckDBPyConnection, vectors: list[tuple[str, str]]) -> None:
     con.execute("DELETE FROM dirty_vectors")
     con.executemany("INSERT INTO dirty_vectors VALUES (?, ?)", vectors)

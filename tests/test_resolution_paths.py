@@ -4,6 +4,7 @@ resolve_all write identical tables, on the committed sample landing zone ingeste
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,7 @@ from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.resolve import engine
 from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
 from subscription_pipeline.warehouse.connection import connect
+from tests.landing import copy_sample_inputs
 
 SETTINGS = IngestSettings()
 NEVER, ALWAYS = math.inf, 0.0
@@ -35,10 +37,21 @@ def outputs(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     }
 
 
+@pytest.fixture(scope="module")
+def ingested_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample landing zone ingested once per module; each test resolves its own copy."""
+    folder = tmp_path_factory.mktemp("ingested")
+    path = folder / "warehouse.duckdb"
+    con = connect(path, threads=2)
+    ingest_everything(con, copy_sample_inputs(folder / "data"))
+    con.close()
+    return path
+
+
 @pytest.fixture
-def warehouse(tmp_path: Path, sample_landing_zone: Path) -> duckdb.DuckDBPyConnection:
+def warehouse(tmp_path: Path, ingested_file: Path) -> duckdb.DuckDBPyConnection:
+    shutil.copy(ingested_file, tmp_path / "warehouse.duckdb")
     con = connect(tmp_path / "warehouse.duckdb", threads=2)
-    ingest_everything(con, sample_landing_zone)
     yield con
     con.close()
 

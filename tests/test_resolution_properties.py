@@ -17,6 +17,7 @@ from subscription_pipeline.ingest.store import clear_partition
 from subscription_pipeline.resolve import engine
 from subscription_pipeline.resolve.engine import resolve_all, resolve_pending
 from subscription_pipeline.warehouse.connection import connect
+from tests.hypothesis_profiles import examples
 from tests.reference_fold import fold
 from tests.resolution_helpers import (
     HISTORY_COLUMNS,
@@ -43,10 +44,10 @@ SOURCES = {
 }
 # Each example opens its own DuckDB file; the incremental one resolves several times.
 FULL_SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 INCREMENTAL_SETTINGS = settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -127,7 +128,7 @@ def test_full_rebuild_equals_reference_fold(focus: str, data: st.DataObject) -> 
 
 # Slow: several resolutions per example. The full-rebuild property above stays in the fast subset.
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_bucketed_full_rebuild_equals_reference_fold(data: st.DataObject) -> None:
     """A rebuild in hash buckets of vectors (as at 50M events) writes the fold's tables too."""

@@ -17,27 +17,9 @@ from broker import celery_workers, redis_broker
 from subscription_pipeline.orchestration.executors import BROKER_ENV
 from subscription_pipeline.orchestration.runner import reconcile
 from subscription_pipeline.warehouse.connection import connect
+from tests.warehouse_tables import read_tables
 
-# Every output a reader sees; the ledger without its wall-clock ingestion time.
-QUERIES = {
-    "state": "SELECT * FROM subscription_state",
-    "history": "SELECT * FROM subscription_history",
-    "rejections": "SELECT * FROM rejections",
-    "warnings": "SELECT * FROM ingest_warnings",
-    "observations": "SELECT * FROM observations",
-    "ledger": "SELECT * EXCLUDE (ingested_at) FROM input_ledger",
-}
 STEP_LINE = re.compile(r"starting run (\S+) step (\S+)")
-
-
-def tables(warehouse: Path) -> dict[str, list[tuple]]:
-    con = connect(warehouse, read_only=True)
-    try:
-        return {
-            name: sorted(con.execute(sql).fetchall(), key=repr) for name, sql in QUERIES.items()
-        }
-    finally:
-        con.close()
 
 
 def copy_zone(source: Path, target: Path) -> Path:
@@ -69,7 +51,7 @@ def assert_has_stories(warehouse: Path) -> None:
 
 def assert_same_tables(expected: Path, actual: Path) -> None:
     assert_has_stories(expected)
-    want, got = tables(expected), tables(actual)
+    want, got = read_tables(expected), read_tables(actual)
     for name, rows in want.items():
         assert got[name] == rows, f"{name} differs from the in-process reconcile"
 

@@ -67,7 +67,7 @@ def test_sensor_adds_partitions_and_runs_only_new_or_changed_inputs(tmp_path: Pa
         "warehouse": WarehouseResource(data_dir=str(data_dir), warehouse=str(tmp_path / "w"))
     }
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_sensor_context(instance=instance, resources=resources)
         result = upload_sensor(context)
         assert _requests(result) == [
@@ -105,7 +105,7 @@ def test_sensor_skips_what_an_ingestion_already_did(tmp_path: Path) -> None:
     _write_upload(data_dir, "20240301T000000Z_a.csv", "a@example.com,subscribed\n")
     _write_upload(data_dir, "20240302T000000Z_b.csv", "b@example.com,unsubscribed\n")
     resource = WarehouseResource(data_dir=str(data_dir), warehouse=str(tmp_path / "w.duckdb"))
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, ["20240301T000000Z_a.csv"])
         assert dg.materialize(
             [csv_uploads],
@@ -125,7 +125,7 @@ def test_sensor_asks_for_consecutive_log_days_in_one_run(
     resource = WarehouseResource(
         data_dir=str(sample_landing_zone), warehouse=str(tmp_path / "w.duckdb")
     )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = upload_sensor(
             dg.build_sensor_context(instance=instance, resources={"warehouse": resource})
         )

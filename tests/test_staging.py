@@ -17,6 +17,7 @@ from subscription_pipeline.ingest.staging import (
     staging_root,
 )
 from subscription_pipeline.warehouse.connection import connect
+from tests.warehouse_tables import read_tables
 
 QUERIES = {
     "observations": "SELECT * FROM observations",
@@ -27,14 +28,6 @@ QUERIES = {
     "dirty": "SELECT DISTINCT * FROM dirty_vectors",
     "normalized": "SELECT DISTINCT * FROM normalized_identifiers",
 }
-
-
-def _rows(warehouse: Path) -> dict[str, list[tuple]]:
-    con = connect(warehouse)
-    try:
-        return {k: sorted(con.execute(q).fetchall(), key=repr) for k, q in QUERIES.items()}
-    finally:
-        con.close()
 
 
 def test_staged_days_load_to_the_rows_of_direct_ingestion(
@@ -66,7 +59,7 @@ def test_staged_days_load_to_the_rows_of_direct_ingestion(
     assert staged_days(sample_landing_zone) == []
     con.close()
 
-    want, got = _rows(direct), _rows(staged)
+    want, got = read_tables(direct, QUERIES), read_tables(staged, QUERIES)
     assert sum(row[10] for row in want["ledger"]) >= 1, "sample data has a cross-day duplicate"
     for name in QUERIES:
         assert got[name] == want[name], name

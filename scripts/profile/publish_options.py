@@ -23,19 +23,12 @@ from pathlib import Path
 import duckdb
 
 from subscription_pipeline.warehouse.connection import connect
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from subscription_pipeline.warehouse.publish import database_path, fsync, quote_identifier
 
 
 def _engine_name(con: duckdb.DuckDBPyConnection) -> str:
     [(name,)] = con.execute("SELECT current_database()").fetchall()
-    return '"' + name.replace('"', '""') + '"'
+    return quote_identifier(name)
 
 
 def copy_from_database(con: duckdb.DuckDBPyConnection, new: Path, options: str = "") -> None:
@@ -74,9 +67,7 @@ def table_by_table(con: duckdb.DuckDBPyConnection, new: Path) -> None:
 
 
 def file_copy(con: duckdb.DuckDBPyConnection, new: Path) -> None:
-    [(path,)] = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchall()
+    path = database_path(con)
     con.execute("FORCE CHECKPOINT")
     shutil.copyfile(path, new)
 
@@ -103,7 +94,7 @@ def main() -> None:
                 started = time.perf_counter()
                 publish(con, new)
                 written = time.perf_counter()
-                _fsync(new)
+                fsync(new)
                 os.replace(new, published)
                 done = time.perf_counter()
                 reader = duckdb.connect(str(published), read_only=True)

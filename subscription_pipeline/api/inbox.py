@@ -14,12 +14,12 @@ Tables:
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from subscription_pipeline.durable import open_sqlite, write_transaction
 
 INBOX_FILE = Path("inbox") / "api_inbox.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
@@ -93,30 +93,9 @@ def parse_time(text: str) -> datetime:
 
 def open_inbox(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, fsync on commit."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    return open_sqlite(
+        path, _SCHEMA, timeout_seconds=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
     )
-    con.execute("PRAGMA journal_mode=WAL")
-    # FULL: the WAL is fsynced at every commit, so an answered request survives a crash.
-    con.execute("PRAGMA synchronous=FULL")
-    con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    con.executescript(_SCHEMA)
-    return con
-
-
-@contextlib.contextmanager
-def write_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE: writers are serialised from the first read, so each answer is computed
-    on the inbox exactly as it is when the request is recorded."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    else:
-        con.execute("COMMIT")
 
 
 def find_request(
@@ -196,6 +175,18 @@ def entries_after(
         ).fetchall()
         found += [StoredEntry(r[0], r[1], parse_time(r[2]), *r[3:]) for r in rows]
     return sorted(found, key=lambda e: e.seq)
+
+
+def accepted_days(path: Path) -> list[str]:
+    """Every day with accepted entries, ingested or not (a run that re-reads every input)."""
+    if not path.exists():
+        return []
+    con = open_inbox(path)
+    try:
+        rows = con.execute("SELECT DISTINCT day FROM entries ORDER BY day").fetchall()
+    finally:
+        con.close()
+    return [day for (day,) in rows]
 
 
 def days_with_new_entries(path: Path) -> list[str]:

@@ -13,6 +13,8 @@ the result depends on the registry and the inputs only, not on when a file was i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
 from subscription_pipeline.erasure.keyed_hash import HMAC_MACRO, hmac_pads, load_secret
@@ -24,20 +26,35 @@ def has_suppressions(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("SELECT EXISTS (SELECT 1 FROM suppressions)").fetchone()[0])
 
 
-def suppress_stored_rows(
-    con: duckdb.DuckDBPyConnection,
-    ledger_kind: str,
-    observation_kinds: list[str],
-    partition_key: str,
-    source_file: str,
-) -> int:
+@dataclass(frozen=True)
+class StoredFile:
+    """One input file as a partition stored it: its ledger kind, the source kinds of its
+    observations, its partition and its name."""
+
+    ledger_kind: str
+    observation_kinds: tuple[str, ...]
+    partition_key: str
+    source_file: str
+
+    @property
+    def observations(self) -> list:
+        """Parameters for `partition_key = ? AND source_file = ? AND list_contains(?, kind)`."""
+        return [self.partition_key, self.source_file, list(self.observation_kinds)]
+
+    @property
+    def ledger(self) -> list:
+        """Parameters for `source_kind = ? AND partition_key = ? AND source_file = ?`."""
+        return [self.ledger_kind, self.partition_key, self.source_file]
+
+
+def suppress_stored_rows(con: duckdb.DuckDBPyConnection, file: StoredFile) -> int:
     """Remove the covered observations of one input file; return how many of its rows (CSV rows,
     log lines, inbox entries) lost every observation (they move from applied to suppressed)."""
     if not has_suppressions(con):
         return 0  # the usual case costs one lookup, and needs no secret
     inner, outer = hmac_pads(load_secret())
     con.execute(HMAC_MACRO)
-    scope = [partition_key, source_file, observation_kinds]
+    scope = file.observations
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _suppressed_obs AS
@@ -59,19 +76,14 @@ def suppress_stored_rows(
         [*scope, inner, outer, *scope],
     )
     try:
-        _redact_rejected_emails(con, ledger_kind, partition_key, source_file, inner, outer)
-        return _leave_out(con, ledger_kind, observation_kinds, partition_key, source_file)
+        _redact_rejected_emails(con, file, inner, outer)
+        return _leave_out(con, file)
     finally:
         con.execute("DROP TABLE IF EXISTS _suppressed_obs")
 
 
 def _redact_rejected_emails(
-    con: duckdb.DuckDBPyConnection,
-    ledger_kind: str,
-    partition_key: str,
-    source_file: str,
-    inner: bytes,
-    outer: bytes,
+    con: duckdb.DuckDBPyConnection, file: StoredFile, inner: bytes, outer: bytes
 ) -> None:
     """A record rejected whole has no observation to recognise it by: its raw text is searched
     for email addresses, and one under suppression has the record redacted (and its cached
@@ -92,7 +104,7 @@ def _redact_rejected_emails(
         JOIN suppressions s
             ON s.contact_hash = _contact_hmac(t.token, ?, ?) AND s.lifted_at IS NULL
         """,
-        [ledger_kind, partition_key, source_file, inner, outer],
+        [*file.ledger, inner, outer],
     )
     con.execute(
         "UPDATE rejections SET raw_record = NULL, error_message = ? "
@@ -106,20 +118,14 @@ def _redact_rejected_emails(
     con.execute("DROP TABLE _suppressed_rejections")
 
 
-def _leave_out(
-    con: duckdb.DuckDBPyConnection,
-    ledger_kind: str,
-    observation_kinds: list[str],
-    partition_key: str,
-    source_file: str,
-) -> int:
+def _leave_out(con: duckdb.DuckDBPyConnection, file: StoredFile) -> int:
     (found,) = con.execute("SELECT count(*) FROM _suppressed_obs").fetchone()
     if not found:
         return 0
     con.execute(
         "INSERT INTO suppressed_records SELECT DISTINCT ?, ?, ?, row_number, channel "
         "FROM _suppressed_obs",
-        [ledger_kind, partition_key, source_file],
+        file.ledger,
     )
     con.execute("DELETE FROM observations WHERE rowid IN (SELECT rid FROM _suppressed_obs)")
     # Rows with nothing left were applied only for suppressed contacts.
@@ -133,7 +139,7 @@ def _leave_out(
               AND list_contains(?, o.source_kind) AND o.row_number = s.row_number
         )
         """,
-        [partition_key, source_file, observation_kinds],
+        file.observations,
     )
     (rows,) = con.execute("SELECT count(*) FROM _suppressed_rows").fetchone()
     contacts = "SELECT DISTINCT contact FROM _suppressed_obs"
@@ -155,7 +161,7 @@ def _leave_out(
                           WHERE contains(lower(coalesce(raw_record, '')), p.spelling)
                              OR contains(lower(error_message), p.spelling)))
         """,
-        [REDACTED, ledger_kind, partition_key, source_file],
+        [REDACTED, *file.ledger],
     )
     con.execute(f"DELETE FROM normalized_identifiers WHERE normalized IN ({contacts})")  # noqa: S608
     # Queued for resolution by the reader; while the suppression is in force nothing of theirs
@@ -164,13 +170,13 @@ def _leave_out(
         "DELETE FROM dirty_vectors WHERE contact IN "
         "(SELECT contact FROM _suppressed_obs WHERE active)"
     )
-    if ledger_kind == "event_log":
+    if file.ledger_kind == "event_log":
         # A suppressed line is neither applied nor a duplicate copy in the ledger's recount.
         con.execute(
             "UPDATE log_messages SET outcome = 'suppressed' "
             "WHERE partition_key = ? AND source_file = ? "
             "AND line_number IN (SELECT row_number FROM _suppressed_rows)",
-            [partition_key, source_file],
+            [file.partition_key, file.source_file],
         )
     con.execute("DROP TABLE IF EXISTS _suppressed_rows")
     con.execute("DROP TABLE IF EXISTS _suppressed_spellings")

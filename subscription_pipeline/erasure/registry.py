@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from subscription_pipeline.durable import open_sqlite, write_transaction
 from subscription_pipeline.erasure.keyed_hash import ErasureSecretMissing, key_check
 
 REGISTRY_FILE = Path("erasure") / "registry.sqlite3"
@@ -68,29 +69,13 @@ def now_text(at: datetime | None = None) -> str:
 
 @contextlib.contextmanager
 def open_registry(data_dir: Path) -> Iterator[sqlite3.Connection]:
-    path = registry_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
+    con = open_sqlite(registry_path(data_dir), _SCHEMA, timeout_seconds=30)
     try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")
         # Deleted and overwritten contents are zeroed on disk, not left in free pages.
         con.execute("PRAGMA secure_delete=ON")
-        con.executescript(_SCHEMA)
         yield con
     finally:
         con.close()
-
-
-@contextlib.contextmanager
-def write_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def check_secret(con: sqlite3.Connection, secret: bytes) -> None:

@@ -176,23 +176,7 @@ FROM clamped;
 -- candidate with a shape error, rejected as INVALID_SUBSCRIPTIONS: never "no subscriptions".
 CREATE OR REPLACE TEMP TABLE _log_candidates AS
 WITH messages AS (
-    SELECT *
-    FROM _log_lines
-    WHERE
-        line_kind = 'message'
-        AND msg_type IN ('identify', 'track')
-        AND subscriptions_type IS NOT NULL
-),
-listed AS (
-    SELECT
-        *,
-        from_json(subscriptions_json, '[{
-            "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR", "groups": "JSON"
-        }]') AS subscriptions
-    FROM messages
-    WHERE subscriptions_type = 'list'
-),
-entries AS (
+    -- What identifies a line, once for both branches below (and the keyword one's list).
     SELECT
         source_file,
         line_number,
@@ -201,19 +185,31 @@ entries AS (
         received_at,
         user_id,
         anonymous_id,
+        subscriptions_json,
+        subscriptions_type
+    FROM _log_lines
+    WHERE
+        line_kind = 'message'
+        AND msg_type IN ('identify', 'track')
+        AND subscriptions_type IS NOT NULL
+),
+entries AS (
+    SELECT
+        * EXCLUDE (subscriptions),
         unnest(subscriptions) AS entry,
         generate_subscripts(subscriptions, 1) - 1 AS entry_index
-    FROM listed
+    FROM (
+        SELECT
+            * EXCLUDE (subscriptions_json, subscriptions_type),
+            from_json(subscriptions_json, '[{
+                "key": "VARCHAR", "type": "VARCHAR", "status": "VARCHAR", "groups": "JSON"
+            }]') AS subscriptions
+        FROM messages
+        WHERE subscriptions_type = 'list'
+    )
 )
 SELECT
-    e.source_file,
-    e.line_number,
-    e.message_id,
-    e.effective_at,
-    e.received_at,
-    e.user_id,
-    e.anonymous_id,
-    e.entry_index,
+    e.* EXCLUDE (entry),
     'event' AS source_kind,
     'messaging_subscriptions[' || e.entry_index || ']' AS field,
     'messaging_subscriptions[' || e.entry_index || '].key' AS key_field,
@@ -239,13 +235,7 @@ LEFT JOIN _log_vocab c ON c.kind = 'channel' AND c.spelling = lower(trim(e.entry
 LEFT JOIN _log_vocab s ON s.kind = 'status' AND s.spelling = lower(trim(e.entry.status))
 UNION ALL BY NAME
 SELECT
-    source_file,
-    line_number,
-    message_id,
-    effective_at,
-    received_at,
-    user_id,
-    anonymous_id,
+    * EXCLUDE (subscriptions_json, subscriptions_type),
     NULL AS entry_index,
     'event' AS source_kind,
     'context.messaging_subscriptions' AS field,

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from subscription_pipeline.erasure.enforce import suppress_stored_rows
+from subscription_pipeline.erasure.enforce import StoredFile, suppress_stored_rows
 
 # Observation source kinds written by each ledger source kind.
 OBSERVATION_KINDS = {"csv": ("csv",), "event_log": ("event", "keyword"), "api": ("api",)}
+# A ledger entry's counts, in the order the summaries print them.
+LEDGER_COUNTS = ("rows_in", "applied", "ignored", "duplicate", "rejected", "suppressed", "warnings")
 # Tables keyed by (source_kind, partition_key) that a partition owns.
 _PARTITION_TABLES = ("rejections", "ingest_warnings", "suppressed_records")
 
@@ -86,13 +88,13 @@ def write_ledger_entry(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> Le
     """Write a file's ledger row, after leaving out its rows of suppressed contacts: every
     reader ends a partition here, so every path honours an erasure (erasure/enforce.py)."""
     if entry.status == "ingested":
-        left_out = suppress_stored_rows(
-            con,
+        stored = StoredFile(
             entry.source_kind,
-            list(OBSERVATION_KINDS[entry.source_kind]),
+            OBSERVATION_KINDS[entry.source_kind],
             entry.partition_key,
             entry.source_file,
         )
+        left_out = suppress_stored_rows(con, stored)
         entry = replace(
             entry, applied=entry.applied - left_out, suppressed=entry.suppressed + left_out
         )

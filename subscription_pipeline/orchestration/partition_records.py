@@ -5,23 +5,12 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from subscription_pipeline.ingest.store import LedgerEntry
+from subscription_pipeline.ingest.store import LEDGER_COUNTS, LedgerEntry
 
 
 def ledger_metadata(entries: list[LedgerEntry]) -> dict[str, dg.MetadataValue]:
     """One partition's counts a person looks for first, plus its per-file accounting."""
-    totals = {
-        field: sum(getattr(entry, field) for entry in entries)
-        for field in (
-            "rows_in",
-            "applied",
-            "ignored",
-            "duplicate",
-            "rejected",
-            "suppressed",
-            "warnings",
-        )
-    }
+    totals = {field: sum(getattr(entry, field) for entry in entries) for field in LEDGER_COUNTS}
     lines = [
         "| file | status | rows in | applied | ignored | duplicate | rejected | error |",
         "|---|---|---:|---:|---:|---:|---:|---|",

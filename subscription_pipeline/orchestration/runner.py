@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from subscription_pipeline import paths
+from subscription_pipeline.api.inbox import days_with_new_entries, inbox_path
 from subscription_pipeline.orchestration.executors import broker_url, execution_config
 from subscription_pipeline.orchestration.instance import open_instance
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
@@ -209,11 +210,17 @@ def backfill(
     *,
     uploads: list[str],
     log_days: list[str],
+    inbox_days: Iterable[str] = (),
     default_region: str = "US",
     executor: str = "in_process",
 ) -> ReconcileResult:
-    """Re-ingest the named partitions whatever the ledger says (idempotent), then resolve."""
-    pending = PendingInputs(uploads, log_days)
+    """Re-ingest the named partitions whatever the ledger says (idempotent), then resolve.
+
+    The API inbox is never left out of a resolution: besides the `inbox_days` named, every
+    inbox day with entries accepted since its last ingestion is ingested, as `reconcile` does
+    (the service has already answered with them)."""
+    inbox = sorted({*inbox_days, *days_with_new_entries(inbox_path(data_dir))})
+    pending = PendingInputs(uploads, log_days, inbox)
     return run_partitions(data_dir, warehouse, pending, default_region, executor)
 
 

@@ -29,6 +29,19 @@ _COUNT_SCHEMA = {
 }
 
 
+_CAPTURE_TABLES = ("state_before_vectors", "state_before", "state_before_scope")
+# The state rows a run may change: all of them for a full rebuild, else the captured vectors'.
+_SCOPED_STATE = """
+SELECT s.channel, s.contact, s.subscription_group, s.status, s.locked
+FROM subscription_state s
+WHERE $full_rebuild
+UNION ALL
+SELECT s.channel, s.contact, s.subscription_group, s.status, s.locked
+FROM subscription_state s
+SEMI JOIN state_before_vectors v ON v.channel = s.channel AND v.contact = s.contact
+"""
+
+
 class CaptureMissingError(RuntimeError):
     """record_transitions was called without a capture_before for this run."""
 
@@ -40,30 +53,22 @@ def capture_before(con: duckdb.DuckDBPyConnection, *, full_rebuild: bool = False
     """
     with transaction(con):
         ensure_report_tables(con)
-        for table in ("state_before_vectors", "state_before", "state_before_scope"):
-            con.execute(f"DELETE FROM {table}")  # names from the tuple above
+        _clear_capture(con)
         if not full_rebuild:
             con.execute(
                 "INSERT INTO state_before_vectors "
                 "SELECT DISTINCT channel, contact FROM dirty_vectors"
             )
         if table_exists(con, "subscription_state"):
-            con.execute(
-                """
-                INSERT INTO state_before
-                SELECT s.channel, s.contact, s.subscription_group, s.status, s.locked
-                FROM subscription_state s
-                WHERE $full_rebuild
-                UNION ALL
-                SELECT s.channel, s.contact, s.subscription_group, s.status, s.locked
-                FROM subscription_state s
-                SEMI JOIN state_before_vectors v ON v.channel = s.channel AND v.contact = s.contact
-                """,
-                {"full_rebuild": full_rebuild},
-            )
+            con.execute("INSERT INTO state_before " + _SCOPED_STATE, {"full_rebuild": full_rebuild})
         con.execute("INSERT INTO state_before_scope VALUES (?, now()::TIMESTAMP)", [full_rebuild])
         [(captured,)] = con.execute("SELECT count(*) FROM state_before").fetchall()
     return int(captured)
+
+
+def _clear_capture(con: duckdb.DuckDBPyConnection) -> None:
+    for table in _CAPTURE_TABLES:
+        con.execute(f"DELETE FROM {table}")  # names from the tuple above
 
 
 def record_transitions(con: duckdb.DuckDBPyConnection, run_at: datetime) -> int:
@@ -82,17 +87,8 @@ def record_transitions(con: duckdb.DuckDBPyConnection, run_at: datetime) -> int:
             )
         con.execute("DELETE FROM state_transitions WHERE run_at = ?", [run_at])
         con.execute(
+            "INSERT INTO state_transitions WITH after AS (" + _SCOPED_STATE + ")"
             """
-            INSERT INTO state_transitions
-            WITH after AS (
-                SELECT s.channel, s.contact, s.subscription_group, s.status, s.locked
-                FROM subscription_state s
-                WHERE $full_rebuild
-                UNION ALL
-                SELECT s.channel, s.contact, s.subscription_group, s.status, s.locked
-                FROM subscription_state s
-                SEMI JOIN state_before_vectors v ON v.channel = s.channel AND v.contact = s.contact
-            )
             SELECT $run_at,
                    coalesce(a.channel, b.channel),
                    coalesce(a.contact, b.contact),
@@ -110,8 +106,7 @@ def record_transitions(con: duckdb.DuckDBPyConnection, run_at: datetime) -> int:
         [(recorded,)] = con.execute(
             "SELECT count(*) FROM state_transitions WHERE run_at = ?", [run_at]
         ).fetchall()
-        for table in ("state_before_vectors", "state_before", "state_before_scope"):
-            con.execute(f"DELETE FROM {table}")  # names from the tuple above
+        _clear_capture(con)
     return int(recorded)
 
 

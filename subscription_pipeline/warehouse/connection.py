@@ -6,16 +6,15 @@ and the read-only commands open the published file at --warehouse (connect(..., 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 
 from subscription_pipeline import paths
+from subscription_pipeline.durable import transaction as transaction  # re-exported
 from subscription_pipeline.warehouse.publish import adopt
 
 # DuckDB's share of a run's memory; past it, sorts and joins spill to `.duckdb_tmp`. At 5M events
@@ -89,16 +88,3 @@ def _connect_waiting(
                     f"reconcile to finish and retry. DuckDB said: {exc}"
                 ) from exc
             time.sleep(0.5)
-
-
-@contextlib.contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: a crash or error inside leaves the warehouse as it was."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    else:
-        con.execute("COMMIT")

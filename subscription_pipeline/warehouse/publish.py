@@ -37,20 +37,18 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path) -> Published:
     database file (the WAL is then empty), so the file alone is the whole database.
     """
     started = time.perf_counter()
-    [(engine,)] = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchall()
+    engine = database_path(con)
     published = Path(published)
     fresh = published.with_name(published.name + _PUBLISHING_SUFFIX)
     con.execute("FORCE CHECKPOINT")
     shutil.copyfile(engine, fresh)
-    _fsync(fresh)  # the data is on disk before the name points at it
+    fsync(fresh)  # the data is on disk before the name points at it
     # A WAL beside the analysts' file can only be a leftover of a warehouse from before the
     # engine file existed (nobody writes the published file); a reader would replay it.
     with contextlib.suppress(FileNotFoundError):
         os.remove(str(published) + ".wal")
     os.replace(fresh, published)
-    _fsync(published.parent)
+    fsync(published.parent)
     return Published(published, published.stat().st_size, time.perf_counter() - started)
 
 
@@ -72,25 +70,34 @@ def adopt(published: Path, engine: Path) -> None:
         con.execute("ATTACH ? AS adopted (READ_ONLY)", [str(published)])
         [(target,)] = con.execute("SELECT current_database()").fetchall()
         # Database names are identifiers, not values: quoted, never taken from input.
-        con.execute(f"COPY FROM DATABASE adopted TO {_identifier(target)}")
+        con.execute(f"COPY FROM DATABASE adopted TO {quote_identifier(target)}")
         con.execute("DETACH adopted")
     finally:
         con.close()
-    _fsync(adopting)
+    fsync(adopting)
     try:
         os.link(adopting, engine)
     except FileExistsError:
         pass  # another process adopted first; its copy is the same
     finally:
         adopting.unlink(missing_ok=True)
-    _fsync(engine.parent)
+    fsync(engine.parent)
 
 
-def _identifier(name: str) -> str:
+def database_path(con: duckdb.DuckDBPyConnection) -> str:
+    """The file of `con`'s current database."""
+    [(path,)] = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return path
+
+
+def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file (or a folder, after a rename in it) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
