@@ -213,6 +213,24 @@ def _cache_region(kind: str, region: str) -> str:
     return region if kind == "phone" else ""
 
 
+def parse_frame(kind: str, raw_values: Iterable[str], region: str = DEFAULT_REGION) -> pl.DataFrame:
+    """Each distinct raw value parsed, as rows of the cache table `normalized_identifiers`
+    (kind, region, raw, normalized, error_message), without any cache: for a staged partition,
+    which holds no warehouse. The results are those the cache would give (the parse is pure)."""
+    values = list(dict.fromkeys(raw_values))
+    parsed = parse_values_spread(kind, values, region)
+    return pl.DataFrame(
+        {
+            "kind": [kind] * len(values),
+            "region": [_cache_region(kind, region)] * len(values),
+            "raw": values,
+            "normalized": [value for value, _ in parsed],
+            "error_message": [error for _, error in parsed],
+        },
+        schema={"kind": pl.String, "region": pl.String, **_CACHE_SCHEMA},
+    )
+
+
 def fill_normalization_cache(
     con: duckdb.DuckDBPyConnection, kind: str, raw_sql: str, region: str = DEFAULT_REGION
 ) -> int:

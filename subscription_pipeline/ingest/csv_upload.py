@@ -35,13 +35,20 @@ from subscription_pipeline.normalize import normalize_values
 from subscription_pipeline.warehouse.connection import transaction
 
 
-def _register_time(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> datetime | None:
-    """The upload's time, registered at first sight even if its content is rejected (a fix keeps
-    the time); a file that is not regular is never registered."""
+def upload_mtime(path: Path) -> float | None:
+    """The file's modification time; None when it is not a regular file (never registered)."""
     info = path.lstat()  # a vanished file is the caller's problem: FileNotFoundError
-    if stat.S_ISREG(info.st_mode):
-        return resolve_uploaded_at(con, file_name, info.st_mtime)
-    return uploaded_at_from_name(file_name)
+    return info.st_mtime if stat.S_ISREG(info.st_mode) else None
+
+
+def register_time(
+    con: duckdb.DuckDBPyConnection, file_name: str, mtime: float | None
+) -> datetime | None:
+    """The upload's time, registered at first sight even if its content is rejected (a fix keeps
+    the time); a file that is not regular (`mtime` None) is never registered."""
+    if mtime is None:
+        return uploaded_at_from_name(file_name)
+    return resolve_uploaded_at(con, file_name, mtime)
 
 
 def _insert_frame(
@@ -118,7 +125,7 @@ def ingest_upload(
         return normalize_values(con, kind, raw_values, settings.default_region)
 
     with transaction(con):
-        uploaded_at = _register_time(con, path, file_name)
+        uploaded_at = register_time(con, file_name, upload_mtime(path))
         outcome = judge_upload(path, file_name, uploaded_at, settings, lookup)
         entry = store_outcome(con, outcome)
     return entry
