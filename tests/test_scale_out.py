@@ -106,9 +106,9 @@ def test_two_celery_workers_give_the_in_process_tables(
     for name, ran in steps.items():
         assert {run_id for run_id, _ in ran} & ours, f"worker {name} ran no step: {ran}"
     ran_steps = {step for ran in steps.values() for _, step in ran}
-    assert {"csv_uploads", "load_staged_log_days_step", "resolved_subscriptions"} <= ran_steps
+    assert {"load_staged_step", "resolved_subscriptions"} <= ran_steps
     # One step per received day, off the warehouse, spread over the workers.
-    assert len({s for s in ran_steps if s.startswith("stage_log_day_step[")}) >= 3
+    assert len({s for s in ran_steps if s.startswith("stage_partition_step[log_")}) >= 3
 
 
 @pytest.mark.slow

@@ -44,14 +44,13 @@ def mapping_keys(names: list[str]) -> dict[str, str]:
 
 
 _NAMES = dg.Field([str], default_value=[], is_required=False)
+# A partition to stage: (kind, name). One dynamic output for all kinds: Dagster skips whatever
+# follows a dynamic output that yields nothing, and the loader must run whatever kinds are new.
+UPLOAD, LOG_DAY, INBOX_DAY = "upload", "log", "inbox"
 
 
 @dg.op(
-    out={
-        "uploads": dg.DynamicOut(str, is_required=False),
-        "days": dg.DynamicOut(str, is_required=False),
-        "inbox_days": dg.DynamicOut(str, is_required=False),
-    },
+    out=dg.DynamicOut(tuple),
     config_schema={"uploads": _NAMES, "days": _NAMES, "inbox_days": _NAMES},
 )
 def partitions_to_stage(context: dg.OpExecutionContext, warehouse: WarehouseResource):
@@ -63,58 +62,47 @@ def partitions_to_stage(context: dg.OpExecutionContext, warehouse: WarehouseReso
             # A partition whose file is gone keeps what it stored; nothing to re-read.
             context.log.warning(f"{UPLOADS_DIR}/{name} does not exist; what it stored is kept")
             continue
-        yield dg.DynamicOutput(name, output_name="uploads", mapping_key=key)
+        yield dg.DynamicOutput((UPLOAD, name), mapping_key=f"{UPLOAD}_{key}")
     for day in config["days"]:
         # Like the asset, a day without any file has nothing to ingest.
         if log_files_for_day(data_dir, day):
-            yield dg.DynamicOutput(day, output_name="days", mapping_key=day.replace("-", "_"))
+            yield dg.DynamicOutput((LOG_DAY, day), mapping_key=f"{LOG_DAY}_{day.replace('-', '_')}")
     for day in config["inbox_days"]:
         if inbox_has_day(data_dir, day):
-            yield dg.DynamicOutput(day, output_name="inbox_days", mapping_key=day.replace("-", "_"))
+            key = f"{INBOX_DAY}_{day.replace('-', '_')}"
+            yield dg.DynamicOutput((INBOX_DAY, day), mapping_key=key)
 
 
 @dg.op
-def stage_upload_step(
-    context: dg.OpExecutionContext, warehouse: WarehouseResource, name: str
-) -> str:
-    entry = stage_upload(warehouse.data_path(), name, warehouse.ingest_settings())
-    context.log.info(
-        f"{entry.source_file}: {entry.status}, {entry.rows_in} rows, {entry.applied} applied, "
-        f"{entry.rejected} rejected {entry.error_code or ''}"
-    )
-    return name
-
-
-@dg.op
-def stage_log_day_step(
-    context: dg.OpExecutionContext, warehouse: WarehouseResource, day: str
-) -> str:
-    entries = stage_log_day(
-        warehouse.data_path(), day, warehouse.ingest_settings(), warehouse.memory_limit or None
-    )
-    context.log.info(
-        f"{day}: {len(entries)} files staged, {sum(e.rows_in for e in entries)} lines, "
-        f"{sum(e.rejected for e in entries)} rejected"
-    )
-    return day
-
-
-@dg.op
-def stage_inbox_day_step(
-    context: dg.OpExecutionContext, warehouse: WarehouseResource, day: str
-) -> str:
-    entry = stage_inbox_day(warehouse.data_path(), day)
-    context.log.info(f"inbox {day}: {entry.rows_in} entries staged")
-    return day
+def stage_partition_step(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, partition: tuple
+) -> tuple:
+    """Stage one partition into DATA_DIR/staging; never opens the warehouse."""
+    kind, name = partition
+    data_dir, settings = warehouse.data_path(), warehouse.ingest_settings()
+    if kind == UPLOAD:
+        entry = stage_upload(data_dir, name, settings)
+        context.log.info(
+            f"{entry.source_file}: {entry.status}, {entry.rows_in} rows, {entry.applied} applied, "
+            f"{entry.rejected} rejected {entry.error_code or ''}"
+        )
+    elif kind == LOG_DAY:
+        entries = stage_log_day(data_dir, name, settings, warehouse.memory_limit or None)
+        context.log.info(
+            f"{name}: {len(entries)} files staged, {sum(e.rows_in for e in entries)} lines, "
+            f"{sum(e.rejected for e in entries)} rejected"
+        )
+    else:
+        entry = stage_inbox_day(data_dir, name)
+        context.log.info(f"inbox {name}: {entry.rows_in} entries staged")
+    return partition
 
 
 @dg.op(pool=WAREHOUSE_POOL)
 def load_staged_step(
     context: dg.OpExecutionContext,
     warehouse: WarehouseResource,
-    uploads: list[str],
-    days: list[str],
-    inbox_days: list[str],
+    staged: list[tuple],
 ) -> None:
     # Loads every complete staged partition, these steps' and any a crashed run left.
     with warehouse.connection() as con:
@@ -138,9 +126,4 @@ def load_staged_step(
     "steps (staged as Parquet, no warehouse), then load them in one transaction."
 )
 def stage_inputs() -> None:
-    uploads, days, inbox_days = partitions_to_stage()
-    load_staged_step(
-        uploads.map(stage_upload_step).collect(),
-        days.map(stage_log_day_step).collect(),
-        inbox_days.map(stage_inbox_day_step).collect(),
-    )
+    load_staged_step(partitions_to_stage().map(stage_partition_step).collect())
