@@ -5,26 +5,14 @@ replaces a partition; a crash while writing leaves no partial partition."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
+from inbox_files import write_inbox
 
-from subscription_pipeline.api.inbox import (
-    NewEntry,
-    inbox_path,
-    insert_entries,
-    insert_request,
-    open_inbox,
-    write_transaction,
-)
+from subscription_pipeline.api.inbox import inbox_path, open_inbox
 from subscription_pipeline.erasure import registry
-from subscription_pipeline.erasure.api_support import (
-    ensure_inbox_tables,
-    record_request_evidence,
-    record_suppressed,
-)
 from subscription_pipeline.erasure.apply import copy_registry_suppressions
 from subscription_pipeline.erasure.keyed_hash import SECRET_ENV, contact_hash, load_secret
 from subscription_pipeline.ingest import api_inbox, csv_outcome
@@ -66,45 +54,6 @@ STORIES = {
 }
 
 
-def _write_inbox(data_dir: Path) -> None:
-    con = open_inbox(inbox_path(data_dir))
-    try:
-        ensure_inbox_tables(con)
-        requests = [
-            ("req_a", datetime(2024, 3, 2, 9, 0, tzinfo=UTC), "ann@example.com", "subscribed"),
-            ("req_b", datetime(2024, 3, 2, 10, 0, tzinfo=UTC), ERASED_API, "subscribed"),
-            ("req_c", datetime(2024, 3, 3, 8, 0, tzinfo=UTC), "ann@example.com", "unsubscribed"),
-        ]
-        for request_id, at, contact, status in requests:
-            with write_transaction(con):
-                insert_request(
-                    con,
-                    request_id=request_id,
-                    space_id="space",
-                    idempotency_key=None,
-                    body_sha256="0" * 64,
-                    accepted_at=at,
-                    response="{}",
-                )
-                insert_entries(
-                    con,
-                    request_id,
-                    at,
-                    [
-                        NewEntry(0, "email", contact, None, status),
-                        NewEntry(1, "email", contact, "newsletter", status),
-                    ],
-                )
-                record_request_evidence(con, request_id, {"client": "crm", "remote_addr": None})
-        with write_transaction(con):
-            # A hand-edited entry outside the vocabulary, and one the service suppressed.
-            con.execute("UPDATE entries SET channel = 'push' WHERE seq = 2")
-            at = datetime(2024, 3, 3, 8, 0, tzinfo=UTC)
-            record_suppressed(con, "req_c", at, [(2, "email", 1)])
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def zones(
     sample_landing_zone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -125,7 +74,7 @@ def zones(
         f"email,email_subscription_status\n{ERASED_EMAIL},unsubscribed\ncid@example.com,true\n",
         encoding="utf-8",
     )
-    _write_inbox(zone)
+    write_inbox(zone, ERASED_API)
     with registry.open_registry(zone) as reg:
         registry.check_secret(reg, load_secret())
         for contact in (ERASED_EMAIL, ERASED_API):
