@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from broker import celery_workers, redis_broker
-from inbox_files import write_inbox
 
 from subscription_pipeline.orchestration.executors import BROKER_ENV
 from subscription_pipeline.orchestration.runner import RunRecord, reconcile
 from subscription_pipeline.warehouse.connection import connect
+from tests.inbox_files import write_inbox
 
 # Every output a reader sees; the ledger without its wall-clock ingestion time.
 QUERIES = {

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from inbox_files import write_inbox
 
 from subscription_pipeline.api.inbox import inbox_path, open_inbox
 from subscription_pipeline.erasure import registry
@@ -24,6 +23,7 @@ from subscription_pipeline.ingest.staged_load import load_staged
 from subscription_pipeline.ingest.staged_uploads import stage_upload, staged_uploads
 from subscription_pipeline.ingest.staging import staged_folder, staging_root
 from subscription_pipeline.warehouse.connection import connect
+from tests.inbox_files import write_inbox
 
 ERASED_EMAIL = "grace.hopper@example.org"  # booth-scans row 1, next to a phone that stays
 ERASED_API = "erin.erased@example.com"
