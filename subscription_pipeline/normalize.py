@@ -189,7 +189,9 @@ def parse_values_spread(
     fork, because the caller holds DuckDB's threads. The results are parse_values', in order.
     """
     cores = min(cores or _usable_cores(), len(values))
-    if kind != "phone" or cores < 2 or len(values) < PARALLEL_MIN_PHONES:
+    # A Celery worker's pool process is a daemon, and a daemon may not start processes.
+    alone = multiprocessing.current_process().daemon
+    if kind != "phone" or cores < 2 or len(values) < PARALLEL_MIN_PHONES or alone:
         return parse_values(kind, values, region)
     size = -(-len(values) // cores)
     slices = [values[start : start + size] for start in range(0, len(values), size)]
