@@ -46,6 +46,8 @@ STORIES = {
     "a quoted newline": "SELECT count(*) FROM rejections WHERE contains(raw_record, 'two\\nlines')",
     "an erased contact left out": "SELECT sum(suppressed) FROM input_ledger",
     "its rows placed": "SELECT count(*) FROM suppressed_records WHERE source_kind = 'csv'",
+    "an upload that is not a regular file": "SELECT count(*) FROM input_ledger "
+    "WHERE error_code = 'NOT_A_REGULAR_FILE'",
     "an upload timed by mtime": "SELECT count(*) FROM upload_times WHERE origin = 'mtime'",
     "inbox observations": "SELECT count(*) FROM observations WHERE source_kind = 'api'",
     "an inbox rejection": "SELECT count(*) FROM rejections WHERE source_kind = 'api'",
@@ -74,6 +76,8 @@ def zones(
         f"email,email_subscription_status\n{ERASED_EMAIL},unsubscribed\ncid@example.com,true\n",
         encoding="utf-8",
     )
+    # Not a regular file: rejected whole, its time never registered.
+    (zone / "uploads" / "linked.csv").symlink_to(zone / "uploads" / "no-prefix.csv")
     write_inbox(zone, ERASED_API)
     with registry.open_registry(zone) as reg:
         registry.check_secret(reg, load_secret())
