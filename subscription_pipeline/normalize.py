@@ -279,6 +279,33 @@ def fill_normalization_cache(
     return len(missing)
 
 
+def cached_values(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    raw_values: Iterable[str],
+    region: str = DEFAULT_REGION,
+) -> pl.DataFrame:
+    """raw -> (normalized, error_message) of the values the cache holds (a read, no write)."""
+    wanted = pl.DataFrame({"raw": list(raw_values)}, schema={"raw": pl.String}).unique()
+    con.register("wanted_raw", wanted)
+    try:
+        return _cached(con, kind, region)
+    finally:
+        con.unregister("wanted_raw")
+
+
+def _cached(con: duckdb.DuckDBPyConnection, kind: str, region: str) -> pl.DataFrame:
+    # duckdb 2: `.pl()` lives on relations (con.sql), no longer on execute() results.
+    return con.sql(
+        """
+        SELECT w.raw, c.normalized, c.error_message
+        FROM wanted_raw w
+        JOIN normalized_identifiers c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
+        """,
+        params=[kind, _cache_region(kind, region)],
+    ).pl()
+
+
 def normalize_values(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -293,14 +320,6 @@ def normalize_values(
     con.register("wanted_raw", wanted)
     try:
         fill_normalization_cache(con, kind, "SELECT raw FROM wanted_raw", region)
-        # duckdb 2: `.pl()` lives on relations (con.sql), no longer on execute() results.
-        return con.sql(
-            """
-            SELECT w.raw, c.normalized, c.error_message
-            FROM wanted_raw w
-            JOIN normalized_identifiers c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
-            """,
-            params=[kind, _cache_region(kind, region)],
-        ).pl()
+        return _cached(con, kind, region)
     finally:
         con.unregister("wanted_raw")
