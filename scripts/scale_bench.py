@@ -4,8 +4,8 @@ For each (days, workers) case: generate a landing zone of `--events-per-day` x d
 private redis-server and N `subscription-pipeline worker`s, run `reconcile --executor celery`
 against a fresh warehouse and Dagster instance, and record:
 - wall time of the reconcile;
-- per received day: the duration of its `stage_log_day_step` in the worker logs (a Celery task:
-  Dagster step set-up, reading and parsing the day, writing its Parquet files);
+- per received day: the duration of its `stage_partition_step[log_<day>]` in the worker logs (a
+  Celery task: Dagster step set-up, reading and parsing the day, writing its Parquet files);
 - peak RSS of each worker: max over its processes (Celery parent and pool children) of VmHWM,
   sampled every 0.2 s from /proc.
 
@@ -34,7 +34,7 @@ from broker import celery_workers, redis_broker  # noqa: E402
 
 BIN = Path(sys.executable).parent
 STEP_LINE = re.compile(
-    r"^\[(\S+ \S+): .*(starting|finished) run \S+ step stage_log_day_step\[(\w+)\]"
+    r"^\[(\S+ \S+): .*(starting|finished) run \S+ step stage_partition_step\[log_(\w+)\]"
 )
 
 
@@ -92,7 +92,10 @@ def step_peaks(log: str) -> dict[str, int]:
     """
     peaks: dict[str, int] = {}
     for step, mib in PEAK_LINE.findall(log):
-        name = "stage_log_day_step" if step.startswith("stage_log_day_step[") else step
+        if step.startswith("stage_partition_step["):
+            # One name per kind of partition: log_<day>, upload_<file>, inbox_<day>.
+            step = "stage_partition_step[" + step.split("[")[1].split("_")[0] + "]"
+        name = step
         peaks[name] = max(peaks.get(name, 0), int(mib))
     return peaks
 

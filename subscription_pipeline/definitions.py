@@ -25,7 +25,7 @@ from subscription_pipeline.orchestration.report_assets import (
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.schedules import nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
-from subscription_pipeline.orchestration.staged_jobs import stage_event_logs
+from subscription_pipeline.orchestration.staged_jobs import stage_inputs
 from subscription_pipeline.orchestration.state_assets import resolved_subscriptions
 
 defs = dg.Definitions(
@@ -47,7 +47,7 @@ defs = dg.Definitions(
         resolve_job,
         nightly_job,
         explain_contact_job,
-        stage_event_logs,
+        stage_inputs,
     ],
     # Every sensor and schedule is on by default: the daemon alone completes the night.
     sensors=[upload_sensor, automation_sensor],

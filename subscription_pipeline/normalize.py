@@ -189,7 +189,9 @@ def parse_values_spread(
     fork, because the caller holds DuckDB's threads. The results are parse_values', in order.
     """
     cores = min(cores or _usable_cores(), len(values))
-    if kind != "phone" or cores < 2 or len(values) < PARALLEL_MIN_PHONES:
+    # A Celery worker's pool process is a daemon, and a daemon may not start processes.
+    alone = multiprocessing.current_process().daemon
+    if kind != "phone" or cores < 2 or len(values) < PARALLEL_MIN_PHONES or alone:
         return parse_values(kind, values, region)
     size = -(-len(values) // cores)
     slices = [values[start : start + size] for start in range(0, len(values), size)]
@@ -211,6 +213,24 @@ def _usable_cores() -> int:
 
 def _cache_region(kind: str, region: str) -> str:
     return region if kind == "phone" else ""
+
+
+def parse_frame(kind: str, raw_values: Iterable[str], region: str = DEFAULT_REGION) -> pl.DataFrame:
+    """Each distinct raw value parsed, as rows of the cache table `normalized_identifiers`
+    (kind, region, raw, normalized, error_message), without any cache: for a staged partition,
+    which holds no warehouse. The results are those the cache would give (the parse is pure)."""
+    values = list(dict.fromkeys(raw_values))
+    parsed = parse_values_spread(kind, values, region)
+    return pl.DataFrame(
+        {
+            "kind": [kind] * len(values),
+            "region": [_cache_region(kind, region)] * len(values),
+            "raw": values,
+            "normalized": [value for value, _ in parsed],
+            "error_message": [error for _, error in parsed],
+        },
+        schema={"kind": pl.String, "region": pl.String, **_CACHE_SCHEMA},
+    )
 
 
 def fill_normalization_cache(
@@ -259,6 +279,33 @@ def fill_normalization_cache(
     return len(missing)
 
 
+def cached_values(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    raw_values: Iterable[str],
+    region: str = DEFAULT_REGION,
+) -> pl.DataFrame:
+    """raw -> (normalized, error_message) of the values the cache holds (a read, no write)."""
+    wanted = pl.DataFrame({"raw": list(raw_values)}, schema={"raw": pl.String}).unique()
+    con.register("wanted_raw", wanted)
+    try:
+        return _cached(con, kind, region)
+    finally:
+        con.unregister("wanted_raw")
+
+
+def _cached(con: duckdb.DuckDBPyConnection, kind: str, region: str) -> pl.DataFrame:
+    # duckdb 2: `.pl()` lives on relations (con.sql), no longer on execute() results.
+    return con.sql(
+        """
+        SELECT w.raw, c.normalized, c.error_message
+        FROM wanted_raw w
+        JOIN normalized_identifiers c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
+        """,
+        params=[kind, _cache_region(kind, region)],
+    ).pl()
+
+
 def normalize_values(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -273,14 +320,6 @@ def normalize_values(
     con.register("wanted_raw", wanted)
     try:
         fill_normalization_cache(con, kind, "SELECT raw FROM wanted_raw", region)
-        # duckdb 2: `.pl()` lives on relations (con.sql), no longer on execute() results.
-        return con.sql(
-            """
-            SELECT w.raw, c.normalized, c.error_message
-            FROM wanted_raw w
-            JOIN normalized_identifiers c ON c.raw = w.raw AND c.kind = ? AND c.region = ?
-            """,
-            params=[kind, _cache_region(kind, region)],
-        ).pl()
+        return _cached(con, kind, region)
     finally:
         con.unregister("wanted_raw")

@@ -12,7 +12,8 @@ from subscription_pipeline.erasure.apply import copy_registry_suppressions
 from subscription_pipeline.erasure.keyed_hash import SECRET_ENV, contact_hash, load_secret
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
 from subscription_pipeline.ingest.settings import IngestSettings
-from subscription_pipeline.ingest.staging import load_staged_log_days, stage_log_day
+from subscription_pipeline.ingest.staged_load import load_staged
+from subscription_pipeline.ingest.staged_logs import stage_log_day
 from subscription_pipeline.warehouse.connection import connect
 
 PHONE = "+17202634410"  # Story 1 of data/README.md: an identify and texts in the logs
@@ -59,7 +60,7 @@ def test_a_staged_day_honours_a_suppression_like_a_direct_ingest(
     con = connect(staged)
     try:
         copy_registry_suppressions(con, data_dir)
-        assert load_staged_log_days(con, data_dir) == days
+        assert load_staged(con, data_dir).log_days == days
     finally:
         con.close()
 

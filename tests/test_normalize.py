@@ -3,6 +3,8 @@ warehouse cache parses each raw value once."""
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.queues
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,26 @@ def test_spread_parse_equals_the_serial_parse(region: str, monkeypatch: pytest.M
     assert normalize.parse_values_spread("phone", values, region, cores=3) == serial
     assert normalize.parse_values_spread("phone", values[:1], region, cores=3) == serial[:1]
     assert any(result[0] for result in serial) and any(result[1] for result in serial)
+
+
+def _spread_in_a_daemon(values: list[str], results: multiprocessing.queues.Queue) -> None:
+    normalize.PARALLEL_MIN_PHONES = 10  # this forked process's copy only
+    try:
+        results.put(normalize.parse_values_spread("phone", values, "US", cores=3))
+    except BaseException as exc:  # the parent asserts on what came back
+        results.put(repr(exc))
+
+
+def test_spread_parse_in_a_daemon_process_parses_serially() -> None:
+    """A Celery pool process is a daemon and may not start workers: it parses alone."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    values = PHONES * 3
+    worker = context.Process(target=_spread_in_a_daemon, args=(values, results), daemon=True)
+    worker.start()
+    got = results.get(timeout=120)
+    worker.join(timeout=60)
+    assert got == parse_values("phone", values, "US")
 
 
 def test_compact_phone_only_for_well_formed_spellings() -> None:

@@ -7,15 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from subscription_pipeline.ingest import staging
-from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
+from subscription_pipeline.ingest import staged_logs
+from subscription_pipeline.ingest.event_logs import SOURCE_KIND, ingest_log_day, list_log_days
 from subscription_pipeline.ingest.settings import IngestSettings
-from subscription_pipeline.ingest.staging import (
-    load_staged_log_days,
-    stage_log_day,
-    staged_days,
-    staging_root,
-)
+from subscription_pipeline.ingest.staged_load import load_staged
+from subscription_pipeline.ingest.staged_logs import stage_log_day, staged_days
+from subscription_pipeline.ingest.staging import staging_root
 from subscription_pipeline.warehouse.connection import connect
 from tests.warehouse_tables import read_tables
 
@@ -51,11 +48,11 @@ def test_staged_days_load_to_the_rows_of_direct_ingestion(
     assert not staged.exists(), "staging must not touch the warehouse"
     assert staged_days(sample_landing_zone) == sorted(first)
     con = connect(staged)
-    assert load_staged_log_days(con, sample_landing_zone) == sorted(first)
+    assert load_staged(con, sample_landing_zone).log_days == sorted(first)
     for day in rest + [first[0]]:  # a re-staged day replaces what it loaded
         stage_log_day(sample_landing_zone, day, settings)
         stage_log_day(sample_landing_zone, day, settings)  # re-running replaces the files
-    assert load_staged_log_days(con, sample_landing_zone) == sorted(rest + [first[0]])
+    assert load_staged(con, sample_landing_zone).log_days == sorted(rest + [first[0]])
     assert staged_days(sample_landing_zone) == []
     con.close()
 
@@ -70,14 +67,16 @@ def test_a_crashed_stage_leaves_nothing(
 ) -> None:
     day = list_log_days(sample_landing_zone)[0]
     stage_log_day(sample_landing_zone, day, IngestSettings())
-    before = sorted(p.name for p in (staging_root(sample_landing_zone) / day).iterdir())
+    before = sorted(
+        p.name for p in (staging_root(sample_landing_zone, SOURCE_KIND) / day).iterdir()
+    )
 
     def crash(*args: object) -> None:
         raise RuntimeError("worker died")
 
-    monkeypatch.setattr(staging, "ingest_log_day", crash)
+    monkeypatch.setattr(staged_logs, "ingest_log_day", crash)
     with pytest.raises(RuntimeError):
         stage_log_day(sample_landing_zone, day, IngestSettings())
-    root = staging_root(sample_landing_zone)
+    root = staging_root(sample_landing_zone, SOURCE_KIND)
     assert sorted(p.name for p in root.iterdir()) == [day], "no temporary folder left"
     assert sorted(p.name for p in (root / day).iterdir()) == before

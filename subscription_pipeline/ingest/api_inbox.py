@@ -10,6 +10,7 @@ re-ingests the day, never loses it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,81 +114,135 @@ def suppressed_inbox_entries(data_dir: Path, day: str) -> int:
         con.close()
 
 
-def ingest_inbox_day(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str) -> LedgerEntry:
+@dataclass(frozen=True)
+class InboxOutcome:
+    """What one inbox day stores; `entry` is the ledger row before the warehouse's suppressions."""
+
+    entry: LedgerEntry
+    observations: pl.DataFrame  # row_number (seq), source, channel, ..., effective_at, evidence
+    rejections: pl.DataFrame  # row_number, error_code, error_message, raw_record
+    through_seq: int  # the last seq read: the inbox is marked ingested up to it
+    entries: int  # entries read
+
+
+# The service validated every entry; a row outside the vocabulary (a hand-edited inbox) is still
+# rejected with a code rather than stored.
+_OBSERVATIONS_SQL = """
+SELECT seq AS row_number, request_id AS source, channel, contact, subscription_group, status,
+       accepted_at::TIMESTAMP AS effective_at,
+       nullif(to_json(map_from_entries(list_filter(
+           [{'k': 'client', 'v': client}, {'k': 'request_id', 'v': request_id},
+            {'k': 'remote_addr', 'v': remote_addr}],
+           lambda e: e.v IS NOT NULL
+       )))::VARCHAR, '{}') AS evidence
+FROM _inbox_day
+WHERE list_contains($channels, channel) AND list_contains($statuses, status)
+ORDER BY seq
+"""
+_REJECTIONS_SQL = """
+SELECT seq AS row_number,
+       CASE WHEN NOT list_contains($channels, channel) THEN $bad_channel ELSE $bad_status END
+           AS error_code,
+       'inbox entry outside the vocabulary' AS error_message, request_id AS raw_record
+FROM _inbox_day
+WHERE NOT (list_contains($channels, channel) AND list_contains($statuses, status))
+ORDER BY seq
+"""
+
+
+def inbox_day_outcome(data_dir: Path, day: str) -> InboxOutcome:
+    """The outcome of the inbox's `day`: a function of the inbox, no warehouse (a private
+    in-memory DuckDB builds the rows)."""
     entries = read_inbox_day(data_dir, day)
-    key = partition_key(day)
-    con.register("_inbox_day", entries)
+    params = {
+        "channels": list(CHANNELS),
+        "statuses": list(STATUSES),
+        "bad_channel": RecordError.INVALID_CHANNEL.value,
+        "bad_status": RecordError.INVALID_SUBSCRIPTION_STATUS.value,
+    }
+    con = duckdb.connect()
     try:
-        with transaction(con):
-            clear_partition(con, SOURCE_KIND, key)
-            # The service validated every entry; a row outside the vocabulary (a hand-edited
-            # inbox) is still rejected with a code rather than stored.
-            con.execute(
-                """
-                INSERT INTO observations (
-                    source_kind, partition_key, source_file, row_number, message_id, source,
-                    channel, contact, subscription_group, status, effective_at, evidence
-                )
-                SELECT 'api', ?, ?, seq, NULL, request_id, channel, contact, subscription_group,
-                       status, accepted_at::TIMESTAMP,
-                       nullif(to_json(map_from_entries(list_filter(
-                           [{'k': 'client', 'v': client}, {'k': 'request_id', 'v': request_id},
-                            {'k': 'remote_addr', 'v': remote_addr}],
-                           lambda e: e.v IS NOT NULL
-                       )))::VARCHAR, '{}')
-                FROM _inbox_day
-                WHERE list_contains(?, channel) AND list_contains(?, status)
-                """,
-                [key, source_file(day), list(CHANNELS), list(STATUSES)],
-            )
-            con.execute(
-                """
-                INSERT INTO rejections (
-                    source_kind, partition_key, source_file, row_number, error_code,
-                    error_message, raw_record
-                )
-                SELECT 'api', ?, ?, seq,
-                       CASE WHEN NOT list_contains(?, channel) THEN ? ELSE ? END,
-                       'inbox entry outside the vocabulary', request_id
-                FROM _inbox_day
-                WHERE NOT (list_contains(?, channel) AND list_contains(?, status))
-                """,
-                [
-                    key,
-                    source_file(day),
-                    list(CHANNELS),
-                    RecordError.INVALID_CHANNEL.value,
-                    RecordError.INVALID_SUBSCRIPTION_STATUS.value,
-                    list(CHANNELS),
-                    list(STATUSES),
-                ],
-            )
-            mark_dirty_observations(con, "partition_key = ? AND source_kind = 'api'", [key])
-            [(applied,)] = con.execute(
-                "SELECT count(*) FROM observations WHERE partition_key = ? AND source_kind = 'api'",
-                [key],
-            ).fetchall()
-            left_out = suppressed_inbox_entries(data_dir, day)
-            ledger = LedgerEntry(
-                source_file=source_file(day),
-                source_kind=SOURCE_KIND,
-                partition_key=key,
-                status="ingested",
-                rows_in=entries.height + left_out,
-                applied=applied,
-                ignored=0,
-                duplicate=0,
-                rejected=entries.height - applied,
-                suppressed=left_out,
-            )
-            ledger = write_ledger_entry(con, ledger)
+        con.register("_inbox_day", entries)
+        observations = con.sql(
+            _OBSERVATIONS_SQL, params={k: params[k] for k in ("channels", "statuses")}
+        ).pl()
+        rejections = con.sql(_REJECTIONS_SQL, params=params).pl()
     finally:
-        con.unregister("_inbox_day")
-    if entries.height or ledger.suppressed:
+        con.close()
+    left_out = suppressed_inbox_entries(data_dir, day)
+    entry = LedgerEntry(
+        source_file=source_file(day),
+        source_kind=SOURCE_KIND,
+        partition_key=partition_key(day),
+        status="ingested",
+        rows_in=entries.height + left_out,
+        applied=observations.height,
+        ignored=0,
+        duplicate=0,
+        rejected=entries.height - observations.height,
+        suppressed=left_out,
+    )
+    through = int(entries["seq"].max() or 0)  # type: ignore[arg-type]
+    return InboxOutcome(entry, observations, rejections, through, entries.height)
+
+
+def store_inbox_outcome(con: duckdb.DuckDBPyConnection, outcome: InboxOutcome) -> LedgerEntry:
+    """Replace what the day's partition stored with `outcome`; call inside a transaction.
+
+    Returns the ledger entry as written: observations of suppressed contacts left out, counted."""
+    entry = outcome.entry
+    key = entry.partition_key
+    clear_partition(con, SOURCE_KIND, key)
+    con.register("_inbox_rows", outcome.observations)
+    try:
+        con.execute(
+            """
+            INSERT INTO observations (
+                source_kind, partition_key, source_file, row_number, message_id, source,
+                channel, contact, subscription_group, status, effective_at, evidence
+            )
+            SELECT 'api', ?, ?, row_number, NULL, source, channel, contact, subscription_group,
+                   status, effective_at, evidence
+            FROM _inbox_rows
+            """,
+            [key, entry.source_file],
+        )
+    finally:
+        con.unregister("_inbox_rows")
+    con.register("_inbox_rows", outcome.rejections)
+    try:
+        con.execute(
+            """
+            INSERT INTO rejections (
+                source_kind, partition_key, source_file, row_number, error_code,
+                error_message, raw_record
+            )
+            SELECT 'api', ?, ?, row_number, error_code, error_message, raw_record
+            FROM _inbox_rows
+            """,
+            [key, entry.source_file],
+        )
+    finally:
+        con.unregister("_inbox_rows")
+    mark_dirty_observations(con, "partition_key = ? AND source_kind = 'api'", [key])
+    return write_ledger_entry(con, entry)
+
+
+def mark_inbox_day_ingested(
+    data_dir: Path, day: str, outcome: InboxOutcome, stored: LedgerEntry
+) -> None:
+    """After the warehouse committed the day: a crash before this only re-ingests it."""
+    if outcome.entries or stored.suppressed:
         inbox = open_inbox(inbox_path(data_dir))
         try:
-            through = int(entries["seq"].max() or 0)  # type: ignore[arg-type]
-            mark_ingested(inbox, day, through, entries.height, datetime.now(UTC))
+            mark_ingested(inbox, day, outcome.through_seq, outcome.entries, datetime.now(UTC))
         finally:
             inbox.close()
+
+
+def ingest_inbox_day(con: duckdb.DuckDBPyConnection, data_dir: Path, day: str) -> LedgerEntry:
+    outcome = inbox_day_outcome(data_dir, day)
+    with transaction(con):
+        ledger = store_inbox_outcome(con, outcome)
+    mark_inbox_day_ingested(data_dir, day, outcome, ledger)
     return ledger

@@ -1,8 +1,9 @@
 """One CSV upload judged into its outcome (SPEC 2.1): a function of the file, no warehouse.
 
 The outcome is what the partition stores: observations, rejections, warnings and its ledger
-row. Normalised keys come from a lookup the caller passes in (the warehouse's cache today);
-storing the outcome is `csv_upload`'s job, the only code that holds a connection.
+row. `judge_upload_file` parses the keys the upload needs itself (`normalize.parse_frame`, no
+cache) and returns them with the outcome, for the cache. Storing it is `csv_upload`'s job, the
+only code that holds a connection, directly or from the staging area (`staged_uploads`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from subscription_pipeline.ingest.csv_vectors import Lookup, judge_rows
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import LedgerEntry
 from subscription_pipeline.ingest.upload_files import UPLOADS_DIR
+from subscription_pipeline.ingest.upload_time import uploaded_at_from_name
+from subscription_pipeline.normalize import parse_frame
 
 SOURCE_KIND = "csv"
 
@@ -131,3 +134,46 @@ def judge_upload(
         rejected.select(list(REJECTION_SCHEMA)),
         pl.DataFrame(schema=WARNING_SCHEMA),
     )
+
+
+@dataclass(frozen=True)
+class JudgedUpload:
+    """An upload's outcome and what storing it needs besides: the file's modification time
+    (None when it is not a regular file; the upload's time is decided when it is stored) and
+    the keys parsed for it, as rows of the cache `normalized_identifiers`."""
+
+    outcome: UploadOutcome
+    mtime: float | None
+    keys: pl.DataFrame
+
+
+def upload_mtime(path: Path) -> float | None:
+    """The file's modification time; None when it is not a regular file (never registered)."""
+    info = path.lstat()  # a vanished file is the caller's problem: FileNotFoundError
+    return info.st_mtime if stat.S_ISREG(info.st_mode) else None
+
+
+def judge_upload_file(
+    data_dir: Path, file_name: str, settings: IngestSettings, cached: Lookup | None = None
+) -> JudgedUpload:
+    """The upload `file_name` of `data_dir` judged: its outcome carries the time its name states
+    (the stored time is `csv_upload.register_time`'s). Keys are taken from `cached` (a read of a
+    normalisation cache: raw -> normalized, error_message of the values it holds) when given,
+    the others parsed here and returned in `keys`."""
+    path = Path(data_dir) / UPLOADS_DIR / file_name
+    mtime = upload_mtime(path)
+    parsed: list[pl.DataFrame] = []
+
+    def lookup(kind: str, raw_values: list[str]) -> pl.DataFrame:
+        known = cached(kind, raw_values) if cached else None
+        if known is not None and known.height:
+            held = set(known.get_column("raw").to_list())
+            raw_values = [value for value in raw_values if value not in held]
+        frame = parse_frame(kind, raw_values, settings.default_region)
+        parsed.append(frame)
+        fresh = frame.select("raw", "normalized", "error_message")
+        return pl.concat([known, fresh]) if known is not None else fresh
+
+    outcome = judge_upload(path, file_name, uploaded_at_from_name(file_name), settings, lookup)
+    keys = pl.concat(parsed) if parsed else parse_frame("email", [])
+    return JudgedUpload(outcome, mtime, keys)

@@ -1,15 +1,16 @@
 """Ingesting one CSV upload as one partition (SPEC 2.1): its outcome stored in the warehouse.
 
-The partition is the upload's file name. Judging the file is `csv_outcome.judge_upload`, which
-holds no connection; this module registers the upload's time, looks keys up in the warehouse's
-normalisation cache and stores the outcome. Re-ingesting replaces what the partition wrote, in
-one transaction, so a file ingested twice is counted once. Every data row is accounted for:
-applied (at least one observation) or rejected (no observation).
+The partition is the upload's file name. Judging the file is `csv_outcome.judge_upload_file`,
+which holds no connection; this module stores what it judged (`store_upload`): registers the
+upload's time, adds the parsed keys to the normalisation cache and replaces the partition's
+rows, in one transaction, so a file ingested twice is counted once. The loader of the staging
+area stores a staged upload with the same function. Every data row is accounted for: applied
+(at least one observation) or rejected (no observation).
 """
 
 from __future__ import annotations
 
-import stat
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,9 +19,9 @@ import polars as pl
 
 from subscription_pipeline.ingest.csv_outcome import (
     SOURCE_KIND,
-    UPLOADS_DIR,
+    JudgedUpload,
     UploadOutcome,
-    judge_upload,
+    judge_upload_file,
 )
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.store import (
@@ -29,19 +30,21 @@ from subscription_pipeline.ingest.store import (
     mark_dirty_observations,
     write_ledger_entry,
 )
+from subscription_pipeline.ingest.upload_files import UPLOADS_DIR as UPLOADS_DIR  # re-export
 from subscription_pipeline.ingest.upload_files import list_uploads as list_uploads  # re-export
 from subscription_pipeline.ingest.upload_time import resolve_uploaded_at, uploaded_at_from_name
-from subscription_pipeline.normalize import normalize_values
+from subscription_pipeline.normalize import cached_values
 from subscription_pipeline.warehouse.connection import transaction
 
 
-def _register_time(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> datetime | None:
+def register_time(
+    con: duckdb.DuckDBPyConnection, file_name: str, mtime: float | None
+) -> datetime | None:
     """The upload's time, registered at first sight even if its content is rejected (a fix keeps
-    the time); a file that is not regular is never registered."""
-    info = path.lstat()  # a vanished file is the caller's problem: FileNotFoundError
-    if stat.S_ISREG(info.st_mode):
-        return resolve_uploaded_at(con, file_name, info.st_mtime)
-    return uploaded_at_from_name(file_name)
+    the time); a file that is not regular (`mtime` None) is never registered."""
+    if mtime is None:
+        return uploaded_at_from_name(file_name)
+    return resolve_uploaded_at(con, file_name, mtime)
 
 
 def _insert_frame(
@@ -104,6 +107,28 @@ def store_outcome(con: duckdb.DuckDBPyConnection, outcome: UploadOutcome) -> Led
     return write_ledger_entry(con, entry)  # with its suppressed rows counted
 
 
+def add_cached_keys(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame) -> None:
+    """Add to the normalisation cache the parsed keys it does not hold yet."""
+    _insert_frame(
+        con,
+        keys.select("kind", "region", "raw", "normalized", "error_message"),
+        "INSERT INTO normalized_identifiers BY NAME SELECT * FROM csv_upload_frame s "
+        "WHERE NOT EXISTS (SELECT 1 FROM normalized_identifiers n "
+        "WHERE n.kind = s.kind AND n.region = s.region AND n.raw = s.raw)",
+        [],
+    )
+
+
+def store_upload(con: duckdb.DuckDBPyConnection, judged: JudgedUpload) -> LedgerEntry:
+    """Store a judged upload: its time registered, its keys cached, its partition replaced;
+    call inside a transaction. Returns the ledger entry as written."""
+    entry = judged.outcome.entry
+    uploaded_at = register_time(con, entry.partition_key, judged.mtime)
+    add_cached_keys(con, judged.keys)
+    outcome = replace(judged.outcome, entry=replace(entry, uploaded_at=uploaded_at))
+    return store_outcome(con, outcome)
+
+
 def ingest_upload(
     con: duckdb.DuckDBPyConnection, data_dir: Path, file_name: str, settings: IngestSettings
 ) -> LedgerEntry:
@@ -112,13 +137,12 @@ def ingest_upload(
     partition_key = file_name, ledger source_kind 'csv', source_file = 'uploads/<file_name>'.
     Idempotent, in ONE transaction: the partition's rows are replaced by the upload's outcome.
     """
-    path = Path(data_dir) / UPLOADS_DIR / file_name
+    region = settings.default_region
 
-    def lookup(kind: str, raw_values: list[str]) -> pl.DataFrame:
-        return normalize_values(con, kind, raw_values, settings.default_region)
+    def cached(kind: str, raw_values: list[str]) -> pl.DataFrame:
+        # Only a read: a re-ingested contact list is not parsed again (the cache's purpose).
+        return cached_values(con, kind, raw_values, region)
 
     with transaction(con):
-        uploaded_at = _register_time(con, path, file_name)
-        outcome = judge_upload(path, file_name, uploaded_at, settings, lookup)
-        entry = store_outcome(con, outcome)
-    return entry
+        judged = judge_upload_file(data_dir, file_name, settings, cached)
+        return store_upload(con, judged)

@@ -1,201 +1,134 @@
-"""Staged ingestion of log days: a day's outcome as Parquet files, then one loader writes them.
+"""The staging area: each partition's outcome as Parquet files, written without the warehouse.
 
-`stage_log_day` needs no warehouse: it runs the day's ordinary ingestion (`ingest_log_day`)
-against a private scratch DuckDB and writes what that produced (observations, rejections,
-warnings, log_messages, ledger rows, normalised keys) as Parquet under
-DATA_DIR/staging/event_log/<day>/. The folder is written beside and renamed into place, so a
-crashed stage leaves nothing half-done and a re-run replaces it whole. Any number of days
-stage at once, on any worker that sees the data directory.
+A partition (a received day of logs, a CSV upload, a day of the API inbox) is staged under
+DATA_DIR/staging/<source kind>/<partition>/, one `<table>.parquet` per table it writes. The
+folder is built beside its place (a `.tmp-*` folder), then renamed into it; a folder already
+there is renamed away first. So a crashed stage leaves nothing half-done, a re-run replaces the
+partition's files whole, and a reader only ever sees complete folders (names never start with
+'.'). Any number of partitions stage at once, on any worker that sees the data directory.
 
-`load_staged_log_days` is the single writer: in ONE transaction it replaces each staged day's
-rows in the warehouse, queues the vectors that changed, and recounts the duplicates across
-days (a messageId's winner is global, so a staged day alone cannot know it). The staged folders
-are removed after the commit; a crash in between only loads them again, to the same rows.
+What reads them back is the loader (`staged_load.load_staged`), the warehouse's one writer.
 """
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote, unquote
 
-import duckdb
+import polars as pl
 
-from subscription_pipeline.erasure.apply import copy_registry_suppressions
-from subscription_pipeline.ingest.event_logs import SOURCE_KIND, ingest_log_day
-from subscription_pipeline.ingest.settings import IngestSettings
-from subscription_pipeline.ingest.store import LedgerEntry, clear_partition, mark_dirty_observations
-from subscription_pipeline.warehouse.connection import connect, transaction
+from subscription_pipeline.ingest.store import LedgerEntry
 
 STAGING_DIR = "staging"
-# The tables a log day writes, each staged as <table>.parquet.
-STAGED_TABLES = (
-    "observations",
-    "rejections",
-    "ingest_warnings",
-    "log_messages",
-    "input_ledger",
-    "normalized_identifiers",
-)
+T = TypeVar("T")
 
 
-def staging_root(data_dir: Path) -> Path:
-    return data_dir / STAGING_DIR / SOURCE_KIND
+def staging_root(data_dir: Path, kind: str) -> Path:
+    return Path(data_dir) / STAGING_DIR / kind
 
 
-def staged_days(data_dir: Path) -> list[str]:
-    """The days staged and not yet loaded (complete folders only: temporaries start with '.')."""
-    root = staging_root(data_dir)
+def _folder_name(name: str) -> str:
+    # A file name may hold any character but '/'; a leading '.' would read as a temporary.
+    encoded = quote(name, safe="")
+    return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
+
+
+def staged_folder(data_dir: Path, kind: str, name: str) -> Path:
+    return staging_root(data_dir, kind) / _folder_name(name)
+
+
+def staged_partitions(data_dir: Path, kind: str) -> list[str]:
+    """The partitions of `kind` staged and not yet loaded (complete folders only)."""
+    root = staging_root(data_dir, kind)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        unquote(p.name) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
 
 
-def stage_log_day(
-    data_dir: Path, day: str, settings: IngestSettings, memory_limit: str | None = None
-) -> list[LedgerEntry]:
-    """Ingest `day` into Parquet files under the staging area; the warehouse is not opened."""
-    root = staging_root(data_dir)
+def staged_files(data_dir: Path, kind: str, names: Iterable[str], table: str) -> list[str]:
+    return [str(staged_folder(data_dir, kind, name) / f"{table}.parquet") for name in names]
+
+
+def stage_partition(data_dir: Path, kind: str, name: str, write: Callable[[Path], T]) -> T:
+    """Run `write(folder)` on a fresh temporary folder, then put that folder in the partition's
+    place by renames only; on any error the temporary folder is removed and the old one kept."""
+    root = staging_root(data_dir, kind)
     root.mkdir(parents=True, exist_ok=True)
-    scratch = root / f".tmp-{day}-{uuid.uuid4().hex}"
+    scratch = root / f".tmp-{uuid.uuid4().hex}"
     scratch.mkdir()
     try:
-        con = connect(scratch / "scratch.duckdb", memory_limit=memory_limit)
-        try:
-            # Suppressions in force now: the day's erased contacts are left out and counted
-            # (write_ledger_entry) here, as a direct ingest into the warehouse does.
-            copy_registry_suppressions(con, data_dir)
-            entries = ingest_log_day(con, data_dir, day, settings)
-            for table in STAGED_TABLES:
-                # Table names come from the constant above, never from input.
-                con.sql(f"SELECT * FROM {table}").write_parquet(str(scratch / f"{table}.parquet"))
-        finally:
-            con.close()
-        for leftover in scratch.glob("scratch.duckdb*"):
-            leftover.unlink()
-        shutil.rmtree(scratch / ".duckdb_tmp", ignore_errors=True)
-        _replace_dir(scratch, root / day)
+        result = write(scratch)
+        _replace_dir(scratch, staged_folder(data_dir, kind, name))
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return entries
+    return result
+
+
+def write_frames(folder: Path, frames: Mapping[str, pl.DataFrame]) -> None:
+    for table, frame in frames.items():
+        frame.write_parquet(folder / f"{table}.parquet")
+
+
+def read_frames(data_dir: Path, kind: str, name: str, tables: Iterable[str]) -> dict:
+    folder = staged_folder(data_dir, kind, name)
+    return {table: pl.read_parquet(folder / f"{table}.parquet") for table in tables}
+
+
+def remove_staged(data_dir: Path, kind: str, names: Iterable[str]) -> None:
+    for name in names:
+        shutil.rmtree(staged_folder(data_dir, kind, name), ignore_errors=True)
 
 
 def _replace_dir(new: Path, target: Path) -> None:
     """Put `new` at `target` by renames only, so a reader sees the old folder or the new one."""
-    old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex}")
+    old = target.with_name(f".old-{uuid.uuid4().hex}")
     if target.exists():
         target.rename(old)
     new.rename(target)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _files(data_dir: Path, days: list[str], table: str) -> list[str]:
-    return [str(staging_root(data_dir) / day / f"{table}.parquet") for day in days]
+_LEDGER_SCHEMA = {
+    "source_file": pl.String,
+    "source_kind": pl.String,
+    "partition_key": pl.String,
+    "status": pl.String,
+    "rows_in": pl.Int64,
+    "applied": pl.Int64,
+    "ignored": pl.Int64,
+    "duplicate": pl.Int64,
+    "rejected": pl.Int64,
+    "warnings": pl.Int64,
+    "uploaded_at": pl.Datetime("us"),
+    "content_sha256": pl.String,
+    "size_bytes": pl.Int64,
+    "error_code": pl.String,
+    "error_message": pl.String,
+    "suppressed": pl.Int64,
+}
 
 
-def load_staged_log_days(con: duckdb.DuckDBPyConnection, data_dir: Path) -> list[str]:
-    """Load every staged day into the warehouse in one transaction; returns the days loaded."""
-    days = staged_days(data_dir)
-    if not days:
-        return []
-    with transaction(con):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _staged_messages AS "
-            "SELECT * FROM read_parquet(?, union_by_name = true)",
-            [_files(data_dir, days, "log_messages")],
-        )
-        # The messageIds these days held before or hold now: only their copies change winner.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _log_touched AS "
-            "SELECT message_id FROM log_messages WHERE list_contains(?, partition_key) "
-            "UNION SELECT message_id FROM _staged_messages",
-            [days],
-        )
-        con.execute(_DUPLICATES_BEFORE, [days])
-        mark_dirty_observations(
-            con,
-            "source_kind IN ('event', 'keyword') AND NOT list_contains(?, partition_key) "
-            "AND message_id IN (SELECT message_id FROM _log_touched)",
-            [days],
-        )
-        for day in days:
-            clear_partition(con, SOURCE_KIND, day)
-        for table in STAGED_TABLES:
-            if table == "normalized_identifiers":
-                continue
-            if table == "log_messages":
-                con.execute("INSERT INTO log_messages BY NAME SELECT * FROM _staged_messages")
-                continue
-            # Table names come from the constant above; file paths travel as parameters.
-            con.execute(
-                f"INSERT INTO {table} BY NAME "  # noqa: S608
-                "SELECT * FROM read_parquet(?, union_by_name = true)",
-                [_files(data_dir, days, table)],
-            )
-        con.execute(
-            "INSERT INTO normalized_identifiers BY NAME "
-            "SELECT DISTINCT * FROM read_parquet(?, union_by_name = true) s "
-            "WHERE NOT EXISTS (SELECT 1 FROM normalized_identifiers n "
-            "WHERE n.kind = s.kind AND n.region = s.region AND n.raw = s.raw)",
-            [_files(data_dir, days, "normalized_identifiers")],
-        )
-        # A staged ledger row counted only its own day's copies: start these days fresh.
-        con.execute(
-            "UPDATE input_ledger SET applied = applied + duplicate, duplicate = 0 "
-            "WHERE source_kind = ? AND list_contains(?, partition_key)",
-            [SOURCE_KIND, days],
-        )
-        mark_dirty_observations(
-            con, "source_kind IN ('event', 'keyword') AND list_contains(?, partition_key)", [days]
-        )
-        con.execute(_RECOUNT_DUPLICATES)
-        for temp in ("_staged_messages", "_log_touched", "_log_dup_before"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
-    for day in days:
-        shutil.rmtree(staging_root(data_dir) / day, ignore_errors=True)
-    return days
+def ledger_frame(
+    entry: LedgerEntry, extra: Mapping[str, tuple[object, pl.DataType]]
+) -> pl.DataFrame:
+    """The partition's ledger row as the reader judged it (before the loader's suppression),
+    with `extra` columns (name -> (value, dtype)) the loader needs and the ledger does not hold."""
+    row = {name: [getattr(entry, name)] for name in _LEDGER_SCHEMA}
+    schema = dict(_LEDGER_SCHEMA)
+    for name, (value, dtype) in extra.items():
+        row[name], schema[name] = [value], dtype
+    return pl.DataFrame(row, schema=schema)
 
 
-# Per file of the days not being loaded: its applied copies among the touched messages that
-# another copy wins (the message_winners rule), before the load.
-_DUPLICATES_BEFORE = """
-CREATE OR REPLACE TEMP TABLE _log_dup_before AS
-SELECT source_file, count(*) AS duplicate
-FROM (
-    SELECT partition_key, source_file, outcome,
-        row_number() OVER (
-            PARTITION BY message_id ORDER BY received_at NULLS LAST, source_file, line_number
-        ) AS copy
-    FROM log_messages SEMI JOIN _log_touched USING (message_id)
-)
-WHERE outcome = 'applied' AND copy > 1 AND NOT list_contains(?, partition_key)
-GROUP BY source_file
-"""
-
-# The same count after the load, every day included; each file's applied/duplicate split moves
-# by the difference (their sum is fixed). Loaded days start from duplicate 0 and no "before".
-_RECOUNT_DUPLICATES = """
-UPDATE input_ledger
-SET applied = input_ledger.applied - d.delta, duplicate = input_ledger.duplicate + d.delta
-FROM (
-    SELECT source_file, coalesce(a.duplicate, 0) - coalesce(b.duplicate, 0) AS delta
-    FROM (
-        SELECT source_file, count(*) AS duplicate
-        FROM (
-            SELECT source_file, outcome,
-                row_number() OVER (
-                    PARTITION BY message_id
-                    ORDER BY received_at NULLS LAST, source_file, line_number
-                ) AS copy
-            FROM log_messages SEMI JOIN _log_touched USING (message_id)
-        )
-        WHERE outcome = 'applied' AND copy > 1
-        GROUP BY source_file
-    ) a
-    FULL OUTER JOIN _log_dup_before b USING (source_file)
-) d
-WHERE input_ledger.source_file = d.source_file
-    AND input_ledger.source_kind = 'event_log'
-    AND d.delta <> 0
-"""
+def read_ledger(frame: pl.DataFrame) -> tuple[LedgerEntry, dict[str, object]]:
+    """The ledger entry of a staged ledger row, and its extra columns."""
+    row = frame.row(0, named=True)
+    entry = LedgerEntry(**{name: row.pop(name) for name in _LEDGER_SCHEMA})
+    return entry, row

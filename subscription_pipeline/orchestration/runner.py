@@ -25,11 +25,17 @@ from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAM
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
 from subscription_pipeline.warehouse.connection import connect
 
-STAGED_LOGS_JOB = "stage_event_logs"
+STAGED_JOB = "stage_inputs"
 
 
-def staged_days_config(days: list[str]) -> dict:
-    return {"ops": {"log_days_to_stage": {"config": {"days": sorted(set(days))}}}}
+def staged_config(pending: PendingInputs) -> dict:
+    """Which partitions `stage_inputs` stages: uploads in their partition order, days sorted."""
+    names = {
+        "uploads": list(dict.fromkeys(pending.uploads)),
+        "days": sorted(set(pending.log_days)),
+        "inbox_days": sorted(set(pending.inbox_days)),
+    }
+    return {"ops": {"partitions_to_stage": {"config": names}}}
 
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -264,19 +270,20 @@ def run_partitions(
         if new:
             instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, new)
         order = list(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
-        planned = [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
+        planned: list[tuple[str, tuple[str, str] | None]] = []
         if executor == "in_process":
+            planned += [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
             planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
-        elif pending.log_days:
-            # Parallel engines: one step per day off the warehouse, then one loading step.
-            planned.append((STAGED_LOGS_JOB, None))
-        planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
+            planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
+        elif pending.uploads or pending.log_days or pending.inbox_days:
+            # Parallel engines: one step per partition off the warehouse, then one loading step.
+            planned.append((STAGED_JOB, None))
         # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
         planned.append((RESOLVE_JOB, None))
         for job_name, partition_range in planned:
             config = run_config
-            if job_name == STAGED_LOGS_JOB:
-                config = run_config | staged_days_config(pending.log_days)
+            if job_name == STAGED_JOB:
+                config = run_config | staged_config(pending)
             record = run_job(instance, job_name, config, warehouse, partition_range, executor)
             result.runs.append(record)
             if not record.success:
