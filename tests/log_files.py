@@ -40,6 +40,11 @@ def write_log(
     return path.relative_to(data_dir).as_posix()
 
 
+def write_day_log(data_dir: Path, lines: list[dict[str, Any] | str], name: str = "a.gz") -> str:
+    """`write_log` for the usual case: one file of DAY."""
+    return write_log(data_dir, DAY, name, lines)
+
+
 def identify(
     message_id: str | None,
     subscriptions: list[dict[str, Any]],

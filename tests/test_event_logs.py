@@ -17,6 +17,7 @@ from tests.log_files import (
     inbound,
     ingest_day,
     ledger,
+    write_day_log,
     write_log,
 )
 
@@ -35,10 +36,8 @@ def rejections(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 
 def test_subscriptions_with_groups(con, tmp_path: Path) -> None:
-    write_log(
+    write_day_log(
         tmp_path,
-        DAY,
-        "a.gz",
         [
             identify(
                 "m1",
@@ -271,10 +270,8 @@ def test_symlink_is_rejected_never_followed(con, tmp_path: Path) -> None:
 
 
 def test_reingest_is_idempotent(con, tmp_path: Path) -> None:
-    write_log(
+    write_day_log(
         tmp_path,
-        DAY,
-        "a.gz",
         [
             identify("m1", [entry("a@example.com"), entry("bad")], timestamp=None),
             "{oops",

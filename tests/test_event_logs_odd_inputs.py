@@ -23,6 +23,7 @@ from tests.log_files import (
     identify,
     inbound,
     ingest_day,
+    write_day_log,
     write_log,
 )
 
@@ -136,10 +137,8 @@ def test_null_subscriptions_are_no_subscriptions(con, tmp_path: Path) -> None:
 def test_groups_of_the_wrong_type_reject_their_entry_only(
     con, tmp_path: Path, groups, got: str
 ) -> None:
-    write_log(
+    write_day_log(
         tmp_path,
-        DAY,
-        "a.gz",
         [
             identify(
                 "m1",
@@ -177,10 +176,8 @@ def test_log_files_are_listed_and_read_whatever_the_case_of_gz(con, tmp_path: Pa
 
 
 def test_received_at_after_its_day_is_clamped_with_a_warning(con, tmp_path: Path) -> None:
-    write_log(
+    write_day_log(
         tmp_path,
-        DAY,
-        "a.gz",
         [
             identify(
                 "m1",

