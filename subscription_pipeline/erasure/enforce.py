@@ -150,7 +150,7 @@ def _leave_out(con: duckdb.DuckDBPyConnection, file: StoredFile) -> int:
         SELECT contact AS spelling FROM ({contacts})
         UNION
         SELECT lower(trim(raw)) FROM normalized_identifiers WHERE normalized IN ({contacts})
-        """  # noqa: S608 - a constant subquery, no data
+        """  # a constant subquery, no data
     )
     con.execute(
         """
@@ -163,7 +163,7 @@ def _leave_out(con: duckdb.DuckDBPyConnection, file: StoredFile) -> int:
         """,
         [REDACTED, *file.ledger],
     )
-    con.execute(f"DELETE FROM normalized_identifiers WHERE normalized IN ({contacts})")  # noqa: S608
+    con.execute(f"DELETE FROM normalized_identifiers WHERE normalized IN ({contacts})")
     # Queued for resolution by the reader; while the suppression is in force nothing of theirs
     # is left to resolve (an erasure purged the rest), and the queue must not keep the contact.
     con.execute(

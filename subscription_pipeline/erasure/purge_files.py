@@ -122,11 +122,11 @@ def _purge_inbox(path: Path, spellings: list[str]) -> bool:
         con.execute(
             "INSERT INTO suppressed_entries (request_id, item_index, day, channel, observations) "
             "SELECT request_id, item_index, day, channel, count(*) FROM entries "
-            f"WHERE lower(contact) IN ({marks}) GROUP BY request_id, item_index, day, channel",  # noqa: S608
+            f"WHERE lower(contact) IN ({marks}) GROUP BY request_id, item_index, day, channel",
             spellings,
         )
         deleted = con.execute(
-            f"DELETE FROM entries WHERE lower(contact) IN ({marks})",  # noqa: S608
+            f"DELETE FROM entries WHERE lower(contact) IN ({marks})",
             spellings,
         ).rowcount
         rewritten = 0

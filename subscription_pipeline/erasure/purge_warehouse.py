@@ -40,7 +40,7 @@ def purge_contact(
         observations, records = _erase_observations(con, contact)
         for table in _contact_tables(con):
             # Names come from the catalogue, quoted; the contact is a parameter.
-            con.execute(f'DELETE FROM "{table}" WHERE contact = ?', [contact])  # noqa: S608
+            con.execute(f'DELETE FROM "{table}" WHERE contact = ?', [contact])
         con.execute(
             "DELETE FROM normalized_identifiers WHERE normalized = ? "
             "OR list_contains(?, lower(trim(raw)))",
@@ -58,7 +58,7 @@ def _erase_observations(con: duckdb.DuckDBPyConnection, contact: str) -> tuple[i
         SELECT rowid AS rid, {_LEDGER_KIND} AS ledger_kind, source_kind, partition_key,
                source_file, row_number, channel
         FROM observations WHERE contact = ?
-        """,  # noqa: S608 - a constant expression, no data
+        """,  # a constant expression, no data
         [contact],
     )
     (observations,) = con.execute("SELECT count(*) FROM _erase_obs").fetchone()
@@ -136,7 +136,7 @@ def _sweep(con: duckdb.DuckDBPyConnection, spellings: list[str]) -> int:
         params = [REDACTED, spellings] if value == "?" else [spellings]
         # Names come from the catalogue, quoted; values travel as parameters.
         cursor = con.execute(
-            f'UPDATE "{table}" SET "{column}" = {value} WHERE {match}',  # noqa: S608
+            f'UPDATE "{table}" SET "{column}" = {value} WHERE {match}',
             params,
         )
         cleared += cursor.fetchone()[0]

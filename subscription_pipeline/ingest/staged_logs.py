@@ -104,8 +104,7 @@ def load_log_days(con: duckdb.DuckDBPyConnection, data_dir: Path, days: list[str
             continue
         # Table names come from the constant above; file paths travel as parameters.
         con.execute(
-            f"INSERT INTO {table} BY NAME "  # noqa: S608
-            "SELECT * FROM read_parquet(?, union_by_name = true)",
+            f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?, union_by_name = true)",
             [_files(data_dir, days, table)],
         )
     con.execute(

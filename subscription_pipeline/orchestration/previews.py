@@ -43,7 +43,7 @@ STATE_PREVIEW_SQL = f"""
     SELECT channel, {_MASKED_CONTACT} AS contact, coalesce(subscription_group, '') AS "group",
            coalesce(status, '(none)') AS status, status_at, source, locked
     FROM subscription_state ORDER BY status_at DESC NULLS LAST
-"""  # noqa: S608 (a constant fragment, no input)
+"""  # a constant fragment, no input
 
 STATE_COUNTS_SQL = """
     SELECT channel, coalesce(subscription_group, '(channel)') AS "group",
