@@ -16,7 +16,8 @@ import pytest
 from subscription_pipeline.api.published_state import Snapshot, snapshot_path
 from subscription_pipeline.cli import main
 from subscription_pipeline.direct_run import run_engine
-from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
+from subscription_pipeline.ingest.api_inbox import ingest_inbox_day
+from subscription_pipeline.ingest.inbox_pending import pending_inbox_days
 from subscription_pipeline.orchestration.runner import reconcile
 from subscription_pipeline.resolve.engine import resolve_pending
 from subscription_pipeline.warehouse.connection import connect

@@ -12,7 +12,8 @@ import pytest
 
 from subscription_pipeline.erasure.apply import apply_erasures
 from subscription_pipeline.erasure.keyed_hash import SECRET_ENV
-from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
+from subscription_pipeline.ingest.api_inbox import ingest_inbox_day
+from subscription_pipeline.ingest.inbox_pending import pending_inbox_days
 from subscription_pipeline.warehouse.connection import connect_engine
 from tests.test_api_service import (
     PUT,

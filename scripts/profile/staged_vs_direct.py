@@ -18,9 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 from subscription_pipeline.erasure.apply import copy_registry_suppressions
-from subscription_pipeline.ingest.api_inbox import ingest_inbox_day, pending_inbox_days
+from subscription_pipeline.ingest.api_inbox import ingest_inbox_day
 from subscription_pipeline.ingest.csv_upload import ingest_upload, list_uploads
 from subscription_pipeline.ingest.event_logs import ingest_log_day, list_log_days
+from subscription_pipeline.ingest.inbox_pending import pending_inbox_days
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.ingest.staged_inbox import stage_inbox_day
 from subscription_pipeline.ingest.staged_load import load_staged

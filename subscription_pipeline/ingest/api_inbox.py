@@ -18,13 +18,11 @@ import duckdb
 import polars as pl
 
 from subscription_pipeline.api.inbox import (
-    days_with_new_entries,
     inbox_path,
     mark_ingested,
     open_inbox,
 )
 from subscription_pipeline.erasure.api_support import (
-    days_with_suppressed_only,
     ensure_inbox_tables,
     suppressed_on_day,
 )
@@ -59,19 +57,6 @@ def partition_key(day: str) -> str:
 
 def source_file(day: str) -> str:
     return f"inbox/{day}"
-
-
-def pending_inbox_days(data_dir: Path) -> list[str]:
-    """Days with entries accepted since the last ingestion of that day (or with suppressed
-    entries only, never counted yet)."""
-    days = days_with_new_entries(inbox_path(data_dir))
-    if not inbox_path(data_dir).exists():
-        return days
-    con = open_inbox(inbox_path(data_dir))
-    try:
-        return sorted({*days, *days_with_suppressed_only(con)})
-    finally:
-        con.close()
 
 
 def inbox_has_day(data_dir: Path, day: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from subscription_pipeline import paths
 
 # The light modules, not the ingestion's: most reconciles find nothing new and stop here.
-from subscription_pipeline.api.inbox import days_with_new_entries, inbox_path
+from subscription_pipeline.ingest.inbox_pending import pending_inbox_days
 from subscription_pipeline.ingest.ledger_file import LedgerFingerprint, read_ledger_file
 from subscription_pipeline.ingest.log_layout import list_log_days, log_files_for_day
 from subscription_pipeline.ingest.upload_files import UPLOADS_DIR, list_uploads
@@ -76,5 +76,5 @@ def find_pending(data_dir: Path, warehouse: Path, *, allow_database: bool = True
         for day in list_log_days(data_dir)
         if any(is_stale(data_dir / rel, rel, ledger) for rel in log_files_for_day(data_dir, day))
     ]
-    inbox_days = days_with_new_entries(inbox_path(data_dir))
+    inbox_days = pending_inbox_days(data_dir)
     return PendingInputs(uploads=uploads, log_days=days, inbox_days=inbox_days)

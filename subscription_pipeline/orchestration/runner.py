@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from subscription_pipeline import paths
-from subscription_pipeline.api.inbox import days_with_new_entries, inbox_path
+from subscription_pipeline.ingest.inbox_pending import pending_inbox_days
 from subscription_pipeline.orchestration.executors import broker_url, execution_config
 from subscription_pipeline.orchestration.instance import open_instance
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
@@ -225,7 +225,7 @@ def backfill(
     The API inbox is never left out of a resolution: besides the `inbox_days` named, every
     inbox day with entries accepted since its last ingestion is ingested, as `reconcile` does
     (the service has already answered with them)."""
-    inbox = sorted({*inbox_days, *days_with_new_entries(inbox_path(data_dir))})
+    inbox = sorted({*inbox_days, *pending_inbox_days(data_dir)})
     pending = PendingInputs(uploads, log_days, inbox)
     return run_partitions(data_dir, warehouse, pending, default_region, executor)
 
