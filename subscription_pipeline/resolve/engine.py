@@ -22,13 +22,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 import duckdb
 
 from subscription_pipeline.vocabulary import SOURCE_RANK, STATUS_RANK
-from subscription_pipeline.warehouse.columns import HISTORY_COLUMNS
 from subscription_pipeline.warehouse.connection import transaction
+from subscription_pipeline.warehouse.sql_file import SqlFile, execute, read_sql
 
 # Replay order items 2 and 3 as lists ordered by rank: SQL ranks by list position.
 _ORDER_PARAMS = {
@@ -51,66 +50,8 @@ REBUILD_BUCKET_OBSERVATIONS: int | None = None  # fixed size instead (tests)
 _SIZE = re.compile(r"([\d.]+)\s*(bytes?|KiB|MiB|GiB|TiB)")
 _MIB = {"byte": 2**-20, "bytes": 2**-20, "KiB": 2**-10, "MiB": 1, "GiB": 2**10, "TiB": 2**20}
 
-# Every vector gets an integer id for the run, so the replay's sorts and joins never compare
-# contact strings; the scope's observations carry it as `vid`.
-_VECTORS_ALL = """
-CREATE OR REPLACE TEMP TABLE resolution_vectors AS
-SELECT row_number() OVER () AS vid, channel, contact
-FROM (SELECT DISTINCT channel, contact FROM observations)
-"""
-_VECTORS_DIRTY = """
-CREATE OR REPLACE TEMP TABLE resolution_vectors AS
-SELECT row_number() OVER () AS vid, channel, contact FROM resolution_dirty
-"""
-_SCOPE_ALL = """
-CREATE OR REPLACE TEMP VIEW resolution_input AS
-SELECT o.*, v.vid FROM effective_observations o
-JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact
-"""
-# The dirty vectors' observations first, then the de-duplication of only their messages: the
-# window of message_winners is partitioned by message_id, so as a statement of its own the IN
-# filter is pushed below it instead of ranking every log line (inside the bigger query it is
-# not). A line's observations carry the line's messageId.
-_SCOPE_DIRTY = (
-    """
-CREATE OR REPLACE TEMP TABLE resolution_scope AS
-SELECT o.*, v.vid FROM observations o
-JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact
-""",
-    """
-CREATE OR REPLACE TEMP TABLE resolution_winners AS
-SELECT source_file, line_number FROM message_winners
-WHERE message_id IN (
-    SELECT message_id FROM resolution_scope WHERE source_kind IN ('event', 'keyword')
-)
-""",
-    """
-CREATE OR REPLACE TEMP VIEW resolution_input AS
-SELECT s.* FROM resolution_scope s
-WHERE s.source_kind NOT IN ('event', 'keyword')
-UNION ALL
-SELECT s.* FROM resolution_scope s
-SEMI JOIN resolution_winners w ON w.source_file = s.source_file AND w.line_number = s.row_number
-WHERE s.source_kind IN ('event', 'keyword')
-""",
-)
-# history_changed.sql compares every column but the key; the names are code, not data.
-_HISTORY_DIFFERS = " OR ".join(
-    f"o.{column} IS DISTINCT FROM n.{column}"
-    for column in HISTORY_COLUMNS
-    if column not in ("channel", "contact", "replay_step")
-)
-_TEMP_OBJECTS = (
-    "DROP VIEW IF EXISTS resolution_input",
-    "DROP TABLE IF EXISTS resolution_scope",
-    "DROP TABLE IF EXISTS resolution_winners",
-    "DROP TABLE IF EXISTS resolution_dirty",
-    "DROP TABLE IF EXISTS resolution_vectors",
-    "DROP TABLE IF EXISTS resolution_ordered",
-    "DROP TABLE IF EXISTS resolution_steps",
-    "DROP TABLE IF EXISTS resolution_history_new",
-    "DROP TABLE IF EXISTS resolution_history_from",
-)
+_PACKAGE = "subscription_pipeline.resolve"
+_ENGINE = SqlFile(_PACKAGE, "engine.sql")
 
 
 @dataclass(frozen=True)
@@ -122,8 +63,9 @@ class ResolutionSummary:
     rebuilt_all: bool = False  # every vector was recomputed (resolve_all, or most were dirty)
 
 
-def _sql(name: str) -> str:
-    return resources.files("subscription_pipeline.resolve").joinpath(name).read_text()
+def _run_file(con: duckdb.DuckDBPyConnection, filename: str) -> None:
+    """Run the one statement of a replay file (ordered.sql, history.sql, ...)."""
+    execute(con, read_sql(_PACKAGE, filename), _ORDER_PARAMS)
 
 
 def resolve_pending(
@@ -148,29 +90,21 @@ def _resolve(
     con: duckdb.DuckDBPyConnection, *, full: bool, full_rebuild_fraction: float
 ) -> ResolutionSummary:
     with transaction(con):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
-            "SELECT DISTINCT channel, contact FROM dirty_vectors"
-        )
+        _ENGINE.run(con, "dirty_from_queue")
         rebuild_all = full or _mostly_dirty(con, full_rebuild_fraction)
         buckets = _rebuild_buckets(con) if rebuild_all else 1
         if rebuild_all:
             # Every vector is written again below, so no old row is deleted one by one.
-            con.execute("DELETE FROM subscription_state")
-            con.execute("DELETE FROM subscription_history")
+            _ENGINE.run(con, "delete_all_state")
+            _ENGINE.run(con, "delete_all_history")
         if rebuild_all and buckets == 1:
-            con.execute(_VECTORS_ALL)
-            con.execute(_SCOPE_ALL)
+            _ENGINE.run(con, "vectors_all")
+            _ENGINE.run(con, "scope_all")
             vectors, state_rows, history_rows = _replay(con, full=True)
         elif rebuild_all:
             vectors = state_rows = history_rows = 0
             for bucket in range(buckets):
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
-                    "SELECT DISTINCT channel, contact FROM observations "
-                    "WHERE hash(channel, contact) % ? = ?",
-                    [buckets, bucket],
-                )
+                _ENGINE.run(con, "dirty_of_bucket", {"buckets": buckets, "bucket": bucket})
                 _scope_dirty(con)
                 counts = _replay(con, full=False)
                 vectors, state_rows, history_rows = (
@@ -178,15 +112,10 @@ def _resolve(
                 )
         else:
             _scope_dirty(con)
-            # A vector whose observations are all gone keeps no rows.
-            con.execute(
-                "DELETE FROM subscription_state t USING resolution_dirty d "
-                "WHERE t.channel = d.channel AND t.contact = d.contact"
-            )
+            _ENGINE.run(con, "delete_dirty_state")
             vectors, state_rows, history_rows = _replay(con, full=False, keep_history=True)
-        con.execute("DELETE FROM dirty_vectors")
-        for statement in _TEMP_OBJECTS:
-            con.execute(statement)
+        _ENGINE.run(con, "clear_dirty_queue")
+        _ENGINE.run(con, "drop_temporaries")
     return ResolutionSummary(
         vectors_resolved=vectors,
         state_rows=state_rows,
@@ -198,9 +127,8 @@ def _resolve(
 
 def _scope_dirty(con: duckdb.DuckDBPyConnection) -> None:
     """resolution_input: the observations of the vectors in resolution_dirty."""
-    con.execute(_VECTORS_DIRTY)
-    for statement in _SCOPE_DIRTY:
-        con.execute(statement)
+    for name in ("vectors_dirty", "scope_dirty", "winners_dirty", "input_dirty"):
+        _ENGINE.run(con, name)
 
 
 def _replay(
@@ -211,37 +139,21 @@ def _replay(
     With `keep_history`, the scope's stored history rows are replaced only from each vector's
     first changed step (history_changed.sql); otherwise the scope has no stored history rows.
     """
-    con.execute(_sql("ordered.sql"), _ORDER_PARAMS)
-    con.execute(_sql("history.sql"))
+    for filename in ("ordered.sql", "history.sql", "history_rows.sql"):
+        _run_file(con, filename)
     if keep_history:
-        _replace_changed_history(con)
+        _ENGINE.run(con, "history_new")
+        _run_file(con, "history_changed.sql")
+        _ENGINE.run(con, "delete_changed_history")
+        _ENGINE.run(con, "insert_changed_history")
     else:
-        con.execute("INSERT INTO subscription_history " + _sql("history_rows.sql"))
-    con.execute(_sql("state.sql"))
+        _ENGINE.run(con, "insert_history")
+    _run_file(con, "state.sql")
     return _counts(con, full=full)
 
 
-def _replace_changed_history(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE resolution_history_new AS " + _sql("history_rows.sql")
-    )
-    con.execute(_sql("history_changed.sql").replace("{differs}", _HISTORY_DIFFERS))
-    con.execute(
-        "DELETE FROM subscription_history t USING resolution_history_from f "
-        "WHERE t.channel = f.channel AND t.contact = f.contact "
-        "AND t.replay_step >= f.first_changed"
-    )
-    con.execute(
-        "INSERT INTO subscription_history SELECT n.* FROM resolution_history_new n "
-        "JOIN resolution_history_from f ON f.channel = n.channel AND f.contact = n.contact "
-        "WHERE n.replay_step >= f.first_changed"
-    )
-
-
 def _rebuild_buckets(con: duckdb.DuckDBPyConnection) -> int:
-    [(observations, limit)] = con.execute(
-        "SELECT count(*), current_setting('memory_limit') FROM observations"
-    ).fetchall()
+    [(observations, limit)] = _ENGINE.run(con, "observations_and_memory_limit")
     per_bucket = REBUILD_BUCKET_OBSERVATIONS
     if per_bucket is None:
         size = _SIZE.fullmatch(limit.strip())
@@ -252,31 +164,15 @@ def _rebuild_buckets(con: duckdb.DuckDBPyConnection) -> int:
 
 def _mostly_dirty(con: duckdb.DuckDBPyConnection, fraction: float) -> bool:
     """Do the dirty vectors make up at least `fraction` of the known ones (and enough of them)?"""
-    (dirty,) = con.execute("SELECT count(*) FROM resolution_dirty").fetchone()
+    [(dirty,)] = _ENGINE.run(con, "dirty_count")
     if dirty < FULL_REBUILD_MIN_VECTORS and fraction > 0:
         return False
-    (known,) = con.execute(
-        "SELECT count(*) FROM subscription_state WHERE subscription_group IS NULL"
-    ).fetchone()
+    [(known,)] = _ENGINE.run(con, "known_vectors")
     return dirty >= fraction * max(known, 1)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
     """(vectors resolved, state rows, history rows) of this run's scope."""
-    vectors_sql = (
-        "SELECT count(DISTINCT vid) FROM resolution_ordered"
-        if full
-        else "SELECT count(*) FROM resolution_dirty"
-    )
-    (vectors,) = con.execute(vectors_sql).fetchone()
-    state_rows, history_rows = con.execute(
-        """
-        SELECT
-            -- state.sql: a channel row per vector, plus a row per registered group
-            (SELECT count(DISTINCT vid) FROM resolution_ordered)
-                + (SELECT count(DISTINCT (vid, subscription_group)) FROM resolution_ordered
-                   WHERE subscription_group IS NOT NULL),
-            (SELECT count(*) FROM resolution_steps)
-        """
-    ).fetchone()
+    [(vectors,)] = _ENGINE.run(con, "vectors_replayed" if full else "dirty_count")
+    [(state_rows, history_rows)] = _ENGINE.run(con, "rows_written")
     return vectors, state_rows, history_rows

@@ -1,0 +1,115 @@
+-- The statements engine.py runs around the replay (ordered.sql, history.sql, history_rows.sql,
+-- history_changed.sql, state.sql): the scope of a run, its writes and its counts.
+
+-- name: dirty_from_queue
+CREATE OR REPLACE TEMP TABLE resolution_dirty AS
+SELECT DISTINCT channel, contact FROM dirty_vectors;
+
+-- name: dirty_of_bucket
+-- The vectors of one hash bucket of a rebuild, from their observations.
+CREATE OR REPLACE TEMP TABLE resolution_dirty AS
+SELECT DISTINCT channel, contact FROM observations
+WHERE hash(channel, contact) % $buckets = $bucket;
+
+-- name: delete_all_state
+DELETE FROM subscription_state;
+
+-- name: delete_all_history
+DELETE FROM subscription_history;
+
+-- name: vectors_all
+-- Every vector gets an integer id for the run, so the replay's sorts and joins never compare
+-- contact strings; the scope's observations carry it as `vid`.
+CREATE OR REPLACE TEMP TABLE resolution_vectors AS
+SELECT row_number() OVER () AS vid, channel, contact
+FROM (SELECT DISTINCT channel, contact FROM observations);
+
+-- name: vectors_dirty
+CREATE OR REPLACE TEMP TABLE resolution_vectors AS
+SELECT row_number() OVER () AS vid, channel, contact FROM resolution_dirty;
+
+-- name: scope_all
+CREATE OR REPLACE TEMP VIEW resolution_input AS
+SELECT o.*, v.vid FROM effective_observations o
+JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact;
+
+-- name: scope_dirty
+-- The dirty vectors' observations first, then (winners_dirty) the de-duplication of only their
+-- messages: the window of message_winners is partitioned by message_id, so as a statement of
+-- its own the IN filter is pushed below it instead of ranking every log line (inside the bigger
+-- query it is not). A line's observations carry the line's messageId.
+CREATE OR REPLACE TEMP TABLE resolution_scope AS
+SELECT o.*, v.vid FROM observations o
+JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact;
+
+-- name: winners_dirty
+CREATE OR REPLACE TEMP TABLE resolution_winners AS
+SELECT source_file, line_number FROM message_winners
+WHERE message_id IN (
+    SELECT message_id FROM resolution_scope WHERE source_kind IN ('event', 'keyword')
+);
+
+-- name: input_dirty
+CREATE OR REPLACE TEMP VIEW resolution_input AS
+SELECT s.* FROM resolution_scope s
+WHERE s.source_kind NOT IN ('event', 'keyword')
+UNION ALL
+SELECT s.* FROM resolution_scope s
+SEMI JOIN resolution_winners w ON w.source_file = s.source_file AND w.line_number = s.row_number
+WHERE s.source_kind IN ('event', 'keyword');
+
+-- name: delete_dirty_state
+-- A vector whose observations are all gone keeps no rows.
+DELETE FROM subscription_state t USING resolution_dirty d
+WHERE t.channel = d.channel AND t.contact = d.contact;
+
+-- name: insert_history
+INSERT INTO subscription_history SELECT * FROM resolution_history_rows;
+
+-- name: history_new
+CREATE OR REPLACE TEMP TABLE resolution_history_new AS SELECT * FROM resolution_history_rows;
+
+-- name: delete_changed_history
+DELETE FROM subscription_history t USING resolution_history_from f
+WHERE t.channel = f.channel AND t.contact = f.contact AND t.replay_step >= f.first_changed;
+
+-- name: insert_changed_history
+INSERT INTO subscription_history
+SELECT n.* FROM resolution_history_new n
+JOIN resolution_history_from f ON f.channel = n.channel AND f.contact = n.contact
+WHERE n.replay_step >= f.first_changed;
+
+-- name: clear_dirty_queue
+DELETE FROM dirty_vectors;
+
+-- name: drop_temporaries
+DROP VIEW IF EXISTS resolution_input;
+DROP VIEW IF EXISTS resolution_history_rows;
+DROP TABLE IF EXISTS resolution_scope;
+DROP TABLE IF EXISTS resolution_winners;
+DROP TABLE IF EXISTS resolution_dirty;
+DROP TABLE IF EXISTS resolution_vectors;
+DROP TABLE IF EXISTS resolution_ordered;
+DROP TABLE IF EXISTS resolution_steps;
+DROP TABLE IF EXISTS resolution_history_new;
+DROP TABLE IF EXISTS resolution_history_from;
+
+-- name: observations_and_memory_limit
+SELECT count(*), current_setting('memory_limit') FROM observations;
+
+-- name: dirty_count
+SELECT count(*) FROM resolution_dirty;
+
+-- name: known_vectors
+SELECT count(*) FROM subscription_state WHERE subscription_group IS NULL;
+
+-- name: vectors_replayed
+SELECT count(DISTINCT vid) FROM resolution_ordered;
+
+-- name: rows_written
+-- state.sql writes a channel row per vector, plus a row per registered group.
+SELECT
+    (SELECT count(DISTINCT vid) FROM resolution_ordered)
+        + (SELECT count(DISTINCT (vid, subscription_group)) FROM resolution_ordered
+           WHERE subscription_group IS NOT NULL),
+    (SELECT count(*) FROM resolution_steps);
