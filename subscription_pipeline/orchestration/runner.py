@@ -141,7 +141,7 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 def nothing_dirty(warehouse: Path) -> bool:
-    """The engine file exists and no contact vector waits for its resolution."""
+    """The engine file exists and no contact vector (nor bucket) waits for its resolution."""
     engine = paths.engine_warehouse(warehouse)
     if not engine.exists():
         return False
@@ -151,6 +151,9 @@ def nothing_dirty(warehouse: Path) -> bool:
         if "dirty_vectors" not in tables:
             return False
         [(dirty,)] = con.execute("SELECT count(*) FROM dirty_vectors").fetchall()
+        if "resolution_buckets" in tables:  # an interrupted resolution's buckets to write
+            [(planned,)] = con.execute("SELECT count(*) FROM resolution_buckets").fetchall()
+            dirty += planned
     finally:
         con.close()
     return dirty == 0

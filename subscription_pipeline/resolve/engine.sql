@@ -11,6 +11,38 @@ CREATE OR REPLACE TEMP TABLE resolution_dirty AS
 SELECT DISTINCT channel, contact FROM observations
 WHERE hash(channel, contact) % $buckets = $bucket;
 
+-- name: dirty_of_queue_bucket
+-- The queued vectors of one hash bucket of an incremental resolution.
+CREATE OR REPLACE TEMP TABLE resolution_dirty AS
+SELECT DISTINCT channel, contact FROM dirty_vectors
+WHERE hash(channel, contact) % $buckets = $bucket;
+
+-- name: delete_bucket_state
+DELETE FROM subscription_state WHERE hash(channel, contact) % $buckets = $bucket;
+
+-- name: delete_bucket_history
+DELETE FROM subscription_history WHERE hash(channel, contact) % $buckets = $bucket;
+
+-- name: clear_dirty_bucket
+DELETE FROM dirty_vectors WHERE hash(channel, contact) % $buckets = $bucket;
+
+-- name: plan_buckets
+INSERT INTO resolution_buckets
+SELECT b, $buckets, $rebuild, (SELECT count(*) FROM dirty_vectors) FROM range($buckets) r(b);
+
+-- name: plan_read
+SELECT bucket, buckets, rebuild, queued FROM resolution_buckets ORDER BY bucket;
+
+-- name: plan_bucket_written
+DELETE FROM resolution_buckets WHERE bucket = $bucket;
+
+-- name: plan_queued
+-- The plan now expects the dirty rows left after a bucket cleared its own.
+UPDATE resolution_buckets SET queued = (SELECT count(*) FROM dirty_vectors);
+
+-- name: dirty_rows
+SELECT count(*) FROM dirty_vectors;
+
 -- name: delete_all_state
 DELETE FROM subscription_state;
 
