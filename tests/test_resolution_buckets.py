@@ -53,6 +53,15 @@ def _queues(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return dirty, plan
 
 
+def _sample_rows(start: int, stop: int) -> list[dict[str, Any]]:
+    """One CSV row per contact c<i>, subscribed (a new row of a new record for each i)."""
+    at = datetime(2024, 1, 1)
+    return [
+        obs("csv", "email", f"c{i}@example.com", "subscribed", at + timedelta(minutes=i), row=i)
+        for i in range(start, stop)
+    ]
+
+
 def _record(row: dict[str, Any]) -> tuple:
     return row["source_file"], row["row_number"]
 
@@ -146,11 +155,7 @@ def test_crash_after_a_bucket_then_rerun_gives_the_uninterrupted_tables(
 def test_a_crash_rolls_back_the_bucket_it_was_writing(tmp_path) -> None:
     """A bucket's transaction is all or nothing: a failure inside it leaves its vectors queued."""
     con = connect(tmp_path / "w.duckdb", threads=1)
-    at = datetime(2024, 1, 1)
-    rows = [
-        obs("csv", "email", f"c{i}@example.com", "subscribed", at + timedelta(minutes=i), row=i)
-        for i in range(1, 40)
-    ]
+    rows = _sample_rows(1, 40)
     insert_observations(con, rows)
     calls = []
 

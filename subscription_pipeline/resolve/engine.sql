@@ -145,3 +145,79 @@ SELECT
         + (SELECT count(DISTINCT (vid, subscription_group)) FROM resolution_ordered
            WHERE subscription_group IS NOT NULL),
     (SELECT count(*) FROM resolution_steps);
+
+-- name: export_rebuild_observations
+-- The fan-out (fan_out.py): a rebuild's effective observations by bucket, for workers that
+-- never open the warehouse. Read back by path, so the bucket is only in the folder names.
+COPY (
+    SELECT o.*, hash(o.channel, o.contact) % $buckets AS bucket
+    FROM effective_observations o
+    WHERE list_contains($remaining, hash(o.channel, o.contact) % $buckets)
+) TO $folder (FORMAT parquet, PARTITION_BY (bucket), OVERWRITE_OR_IGNORE);
+
+-- name: export_rebuild_vectors
+COPY (
+    SELECT DISTINCT channel, contact, hash(channel, contact) % $buckets AS bucket
+    FROM observations
+    WHERE list_contains($remaining, hash(channel, contact) % $buckets)
+) TO $folder (FORMAT parquet, PARTITION_BY (bucket), OVERWRITE_OR_IGNORE);
+
+-- name: export_dirty_observations
+-- An incremental plan's scope (resolution_input of every queued vector, scope_dirty and after).
+COPY (
+    SELECT o.* EXCLUDE (vid), hash(o.channel, o.contact) % $buckets AS bucket
+    FROM resolution_input o
+    WHERE list_contains($remaining, hash(o.channel, o.contact) % $buckets)
+) TO $folder (FORMAT parquet, PARTITION_BY (bucket), OVERWRITE_OR_IGNORE);
+
+-- name: export_dirty_vectors
+COPY (
+    SELECT channel, contact, hash(channel, contact) % $buckets AS bucket
+    FROM resolution_dirty
+    WHERE list_contains($remaining, hash(channel, contact) % $buckets)
+) TO $folder (FORMAT parquet, PARTITION_BY (bucket), OVERWRITE_OR_IGNORE);
+
+-- name: bucket_vectors_empty
+CREATE OR REPLACE TEMP TABLE resolution_dirty AS
+SELECT channel, contact FROM dirty_vectors WHERE false;
+
+-- name: bucket_vectors_read
+INSERT INTO resolution_dirty
+SELECT channel, contact FROM read_parquet($files, hive_partitioning = false);
+
+-- name: bucket_scope_empty
+CREATE OR REPLACE TEMP TABLE resolution_scope AS
+SELECT o.*, NULL::BIGINT AS vid FROM observations o WHERE false;
+
+-- name: bucket_scope_read
+INSERT INTO resolution_scope
+SELECT o.*, v.vid
+FROM read_parquet($files, hive_partitioning = false) o
+JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact;
+
+-- name: bucket_input
+CREATE OR REPLACE TEMP VIEW resolution_input AS SELECT * FROM resolution_scope;
+
+-- name: bucket_state_out
+COPY subscription_state TO $path (FORMAT parquet);
+
+-- name: bucket_history_out
+COPY subscription_history TO $path (FORMAT parquet);
+
+-- name: insert_state_file
+INSERT INTO subscription_state SELECT * FROM read_parquet($path, hive_partitioning = false);
+
+-- name: insert_history_file
+INSERT INTO subscription_history SELECT * FROM read_parquet($path, hive_partitioning = false);
+
+-- name: history_new_file
+CREATE OR REPLACE TEMP TABLE resolution_history_new AS FROM subscription_history LIMIT 0;
+
+-- name: history_new_file_rows
+INSERT INTO resolution_history_new SELECT * FROM read_parquet($path, hive_partitioning = false);
+
+-- name: file_rows
+SELECT count(*) FROM read_parquet($path, hive_partitioning = false);
+
+-- name: bucket_vectors_out
+COPY resolution_dirty TO $path (FORMAT parquet);
