@@ -22,9 +22,11 @@ from subscription_pipeline.orchestration.executors import broker_url, execution_
 from subscription_pipeline.orchestration.instance import open_instance
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
+from subscription_pipeline.resolve.engine import FULL_REBUILD_MIN_VECTORS
 from subscription_pipeline.warehouse.connection import connect
 
 STAGED_LOGS_JOB = "stage_event_logs"
+RESOLVE_IN_BUCKETS_JOB = "resolve_in_buckets"  # orchestration/resolution_jobs.py
 
 
 def staged_days_config(days: list[str]) -> dict:
@@ -140,23 +142,35 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
-def nothing_dirty(warehouse: Path) -> bool:
-    """The engine file exists and no contact vector (nor bucket) waits for its resolution."""
+def waiting_resolution(warehouse: Path) -> tuple[int, int] | None:
+    """(dirty_vectors rows, planned buckets) of the engine file; None before it exists."""
     engine = paths.engine_warehouse(warehouse)
     if not engine.exists():
-        return False
+        return None
     con = connect(engine, read_only=True)
     try:
         tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
         if "dirty_vectors" not in tables:
-            return False
+            return None
         [(dirty,)] = con.execute("SELECT count(*) FROM dirty_vectors").fetchall()
+        planned = 0
         if "resolution_buckets" in tables:  # an interrupted resolution's buckets to write
             [(planned,)] = con.execute("SELECT count(*) FROM resolution_buckets").fetchall()
-            dirty += planned
     finally:
         con.close()
-    return dirty == 0
+    return dirty, planned
+
+
+def nothing_dirty(warehouse: Path) -> bool:
+    """The engine file exists and no contact vector (nor bucket) waits for its resolution."""
+    return waiting_resolution(warehouse) == (0, 0)
+
+
+def resolve_in_bucket_steps(warehouse: Path) -> bool:
+    """Enough waits for the resolution's bucket steps (parallel engines only): many dirty
+    vectors, or an interrupted plan's buckets."""
+    waiting = waiting_resolution(warehouse)
+    return waiting is not None and (waiting[0] >= FULL_REBUILD_MIN_VECTORS or waiting[1] > 0)
 
 
 def last_resolution_succeeded(instance: dg.DagsterInstance, warehouse: Path) -> bool:
@@ -220,6 +234,24 @@ def backfill(
     return run_partitions(data_dir, warehouse, pending, default_region, executor)
 
 
+def _run_checked(
+    result: ReconcileResult,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    config: dict,
+    warehouse: Path,
+    partition_range: tuple[str, str] | None,
+    executor: str,
+) -> None:
+    record = run_job(instance, job_name, config, warehouse, partition_range, executor)
+    result.runs.append(record)
+    if not record.success:
+        raise ReconcileFailed(
+            f"run {record.run_id} of job {job_name} ({record.partitions}) failed: "
+            f"{record.error or 'see its logs in the Dagster UI'}"
+        )
+
+
 def run_partitions(
     data_dir: Path,
     warehouse: Path,
@@ -270,14 +302,17 @@ def run_partitions(
         # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
         planned.append((RESOLVE_JOB, None))
         for job_name, partition_range in planned:
+            # Decided once ingestion queued its vectors: bucket steps first when many wait.
+            if (
+                job_name == RESOLVE_JOB
+                and executor != "in_process"
+                and resolve_in_bucket_steps(warehouse)
+            ):
+                _run_checked(
+                    result, instance, RESOLVE_IN_BUCKETS_JOB, run_config, warehouse, None, executor
+                )
             config = run_config
             if job_name == STAGED_LOGS_JOB:
                 config = run_config | staged_days_config(pending.log_days)
-            record = run_job(instance, job_name, config, warehouse, partition_range, executor)
-            result.runs.append(record)
-            if not record.success:
-                raise ReconcileFailed(
-                    f"run {record.run_id} of job {job_name} ({record.partitions}) failed: "
-                    f"{record.error or 'see its logs in the Dagster UI'}"
-                )
+            _run_checked(result, instance, job_name, config, warehouse, partition_range, executor)
     return result

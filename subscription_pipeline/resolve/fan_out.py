@@ -40,15 +40,26 @@ def _output(folder: Path, bucket: int) -> Path:
 
 
 def plan_fan_out(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, *, count: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    *,
+    count: int | None = None,
+    min_vectors: int = 0,
 ) -> buckets.Plan:
     """The writer's first step: an interrupted plan, or a new one, exported for the workers.
 
-    A plan of one bucket is not exported: the caller resolves it in place (small scale).
+    `count` buckets when at least `min_vectors` rows are queued, else as the memory limit
+    needs. A plan of one bucket is not exported: the caller resolves it in place (small scale).
     """
-    plan = buckets.pending_plan(con) or engine.new_plan(
-        con, full=False, fraction=engine.FULL_REBUILD_FRACTION, count=count
-    )
+    plan = buckets.pending_plan(con)
+    if plan is None:
+        [(queued,)] = ENGINE.run(con, "dirty_rows")
+        plan = engine.new_plan(
+            con,
+            full=False,
+            fraction=engine.FULL_REBUILD_FRACTION,
+            count=count if queued >= max(min_vectors, 1) else None,
+        )
     if plan.buckets > 1:
         export_plan(con, data_dir, plan)
     return plan

@@ -1,0 +1,67 @@
+"""The resolution's bucket steps as a Dagster job under the multiprocess executor write the
+tables of the in-process resolution."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from subscription_pipeline import paths
+from subscription_pipeline.orchestration.executors import execution_config
+from subscription_pipeline.orchestration.launch import execute_job_run
+from subscription_pipeline.orchestration.runner import resolve_in_bucket_steps
+from subscription_pipeline.resolve.engine import resolve_pending
+from subscription_pipeline.resolve.fan_out import staging_dir
+from subscription_pipeline.warehouse.connection import connect, connect_engine
+from tests.test_resolution_paths import ingest_everything, outputs
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bucket_steps_under_multiprocess_give_the_in_process_tables(
+    dagster_home: Path, sample_landing_zone: Path, tmp_path: Path
+) -> None:
+    fanned = tmp_path / "fanned" / "warehouse.duckdb"
+    fanned.parent.mkdir()
+    con = connect_engine(fanned)
+    ingest_everything(con, sample_landing_zone)
+    con.close()
+    # The same ingested engine, resolved in process.
+    alone = tmp_path / "alone.duckdb"
+    shutil.copy(paths.engine_warehouse(fanned), alone)
+    con = connect(alone)
+    resolve_pending(con)
+    expected = outputs(con)
+    con.close()
+    assert not resolve_in_bucket_steps(fanned)  # the sample is small: one step would do
+
+    run_config = {
+        "resources": {
+            "warehouse": {
+                "config": {"data_dir": str(sample_landing_zone), "warehouse": str(fanned)}
+            }
+        },
+        "ops": {"plan_resolution_buckets": {"config": {"buckets": 3, "min_vectors": 0}}},
+    }
+    with dg.DagsterInstance.get() as instance:
+        run = execute_job_run(
+            instance, "resolve_in_buckets", run_config, {}, execution_config("multiprocess")
+        )
+        assert run.success, run.errors
+        steps = {
+            event.step_key
+            for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+        }
+    assert {f"resolve_bucket_step[bucket_{b}]" for b in range(3)} <= steps
+    assert not staging_dir(sample_landing_zone).exists()  # loaded, then removed
+
+    con = connect(paths.engine_warehouse(fanned))
+    [(dirty, planned)] = con.execute(
+        "SELECT (SELECT count(*) FROM dirty_vectors), (SELECT count(*) FROM resolution_buckets)"
+    ).fetchall()
+    assert (dirty, planned) == (0, 0)
+    assert outputs(con) == expected
+    con.close()
