@@ -12,8 +12,11 @@ import pytest
 from subscription_pipeline import paths
 from subscription_pipeline.orchestration.executors import execution_config
 from subscription_pipeline.orchestration.launch import execute_job_run
-from subscription_pipeline.orchestration.runner import resolve_in_bucket_steps
-from subscription_pipeline.resolve.engine import resolve_pending
+from subscription_pipeline.orchestration.runner import (
+    resolution_bucket_steps,
+    resolve_in_bucket_steps,
+)
+from subscription_pipeline.resolve.engine import FULL_REBUILD_MIN_VECTORS, resolve_pending
 from subscription_pipeline.resolve.fan_out import staging_dir
 from subscription_pipeline.warehouse.connection import connect, connect_engine
 from tests.test_resolution_paths import ingest_everything, outputs
@@ -36,7 +39,7 @@ def test_bucket_steps_under_multiprocess_give_the_in_process_tables(
     resolve_pending(con)
     expected = outputs(con)
     con.close()
-    assert not resolve_in_bucket_steps(fanned)  # the sample is small: one step would do
+    assert not resolve_in_bucket_steps(fanned, 3)  # the sample is small: one step would do
 
     run_config = {
         "resources": {
@@ -65,3 +68,29 @@ def test_bucket_steps_under_multiprocess_give_the_in_process_tables(
     assert (dirty, planned) == (0, 0)
     assert outputs(con) == expected
     con.close()
+
+
+def test_reconcile_fans_out_only_when_configured_and_many_vectors_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = connect_engine(warehouse)
+    con.execute(
+        "INSERT INTO dirty_vectors SELECT 'email', 'c' || i || '@example.com' FROM range(?) t(i)",
+        [FULL_REBUILD_MIN_VECTORS - 1],
+    )
+    con.close()
+    assert not resolve_in_bucket_steps(warehouse, 4)  # few: one step
+    con = connect_engine(warehouse)
+    con.execute("INSERT INTO dirty_vectors VALUES ('sms', '+14155550101')")
+    con.close()
+    assert resolve_in_bucket_steps(warehouse, 4)
+    assert not resolve_in_bucket_steps(warehouse, 0)  # not configured: one step
+
+    monkeypatch.delenv("SUBSCRIPTION_RESOLUTION_BUCKETS", raising=False)
+    assert resolution_bucket_steps() == 0
+    monkeypatch.setenv("SUBSCRIPTION_RESOLUTION_BUCKETS", "8")
+    assert resolution_bucket_steps() == 8
+    monkeypatch.setenv("SUBSCRIPTION_RESOLUTION_BUCKETS", "many")
+    with pytest.raises(ValueError, match="SUBSCRIPTION_RESOLUTION_BUCKETS='many'"):
+        resolution_bucket_steps()

@@ -27,6 +27,11 @@ from subscription_pipeline.warehouse.connection import connect
 
 STAGED_LOGS_JOB = "stage_event_logs"
 RESOLVE_IN_BUCKETS_JOB = "resolve_in_buckets"  # orchestration/resolution_jobs.py
+RESOLUTION_BUCKETS_ENV = "SUBSCRIPTION_RESOLUTION_BUCKETS"
+
+
+def bucket_steps_config(buckets: int) -> dict:
+    return {"ops": {"plan_resolution_buckets": {"config": {"buckets": buckets}}}}
 
 
 def staged_days_config(days: list[str]) -> dict:
@@ -166,11 +171,21 @@ def nothing_dirty(warehouse: Path) -> bool:
     return waiting_resolution(warehouse) == (0, 0)
 
 
-def resolve_in_bucket_steps(warehouse: Path) -> bool:
-    """Enough waits for the resolution's bucket steps (parallel engines only): many dirty
-    vectors, or an interrupted plan's buckets."""
+def resolution_bucket_steps() -> int:
+    """SUBSCRIPTION_RESOLUTION_BUCKETS: bucket steps of a fanned-out resolution; 0 (default):
+    the resolution stays one step (docs/scale-out.md: at 2M observations on one machine the
+    fan-out's export and load cost more than the replay it spreads)."""
+    value = os.environ.get(RESOLUTION_BUCKETS_ENV, "").strip() or "0"
+    if not value.isdigit():
+        raise ValueError(f"{RESOLUTION_BUCKETS_ENV}={value!r}: a number of buckets (0: off)")
+    return int(value)
+
+
+def resolve_in_bucket_steps(warehouse: Path, buckets: int) -> bool:
+    """Fan the resolution out (parallel engines only): `buckets` >= 2 and many dirty vectors.
+    An interrupted plan needs no fan-out: resolve_state writes its buckets in process."""
     waiting = waiting_resolution(warehouse)
-    return waiting is not None and (waiting[0] >= FULL_REBUILD_MIN_VECTORS or waiting[1] > 0)
+    return buckets >= 2 and waiting is not None and waiting[0] >= FULL_REBUILD_MIN_VECTORS
 
 
 def last_resolution_succeeded(instance: dg.DagsterInstance, warehouse: Path) -> bool:
@@ -306,10 +321,11 @@ def run_partitions(
             if (
                 job_name == RESOLVE_JOB
                 and executor != "in_process"
-                and resolve_in_bucket_steps(warehouse)
+                and resolve_in_bucket_steps(warehouse, resolution_bucket_steps())
             ):
+                config = run_config | bucket_steps_config(resolution_bucket_steps())
                 _run_checked(
-                    result, instance, RESOLVE_IN_BUCKETS_JOB, run_config, warehouse, None, executor
+                    result, instance, RESOLVE_IN_BUCKETS_JOB, config, warehouse, None, executor
                 )
             config = run_config
             if job_name == STAGED_LOGS_JOB:
