@@ -21,6 +21,9 @@ from tests.test_resolution_properties import histories
 
 def _fan_out(con: duckdb.DuckDBPyConnection, data_dir: Path, count: int, **load) -> None:
     plan = fan_out.plan_fan_out(con, data_dir, count=count)
+    if plan.buckets == 1:  # nothing queued: one bucket, resolved in place
+        resolve_pending(con)
+        return
     for bucket in plan.remaining:
         fan_out.compute_bucket(data_dir, bucket)
     fan_out.load_buckets(con, data_dir, **load)
@@ -73,4 +76,26 @@ def test_a_bucket_step_never_opens_the_warehouse(tmp_path) -> None:
     # The writer keeps the file open (locked) while the bucket steps run.
     rows = fan_out.compute_bucket(tmp_path, plan.remaining[0])
     assert (rows / "state.parquet").exists() and not list(rows.parent.glob(".tmp-*"))
+    con.close()
+
+
+def test_a_contact_erased_after_the_export_does_not_come_back(tmp_path) -> None:
+    from tests.test_resolution_buckets import _sample_rows
+
+    con = connect(tmp_path / "w.duckdb", threads=1)
+    insert_observations(con, _sample_rows(0, 20))
+    plan = fan_out.plan_fan_out(con, tmp_path, count=2)
+    for bucket in plan.remaining:
+        fan_out.compute_bucket(tmp_path, bucket)
+    # As an erasure does between the export and the load: the contact's rows are deleted.
+    for table in ("observations", "dirty_vectors", "subscription_state", "subscription_history"):
+        con.execute(f"DELETE FROM {table} WHERE contact = 'c7@example.com'")  # names above
+    fan_out.load_buckets(con, tmp_path)
+    for table in ("subscription_state", "subscription_history"):
+        [(rows,)] = con.execute(
+            f"SELECT count(*) FROM {table} WHERE contact = 'c7@example.com'"
+        ).fetchall()
+        assert rows == 0
+    [(others,)] = con.execute("SELECT count(*) FROM subscription_state").fetchall()
+    assert others == 19
     con.close()

@@ -70,7 +70,7 @@ class ResolutionSummary:
 AfterBucket = Callable[[int], None]
 
 
-def _run_file(con: duckdb.DuckDBPyConnection, filename: str) -> None:
+def run_file(con: duckdb.DuckDBPyConnection, filename: str) -> None:
     """Run the one statement of a replay file (ordered.sql, history.sql, ...)."""
     execute(con, read_sql(_PACKAGE, filename), _ORDER_PARAMS)
 
@@ -128,12 +128,12 @@ def _resolve(
     plan = buckets.pending_plan(con)
     if plan is not None:  # an interrupted run's buckets first: their plan holds
         resumed = True
-        counts = _add(counts, _write_plan(con, plan, after_bucket))
+        counts = add_counts(counts, _write_plan(con, plan, after_bucket))
         rebuilt = plan.rebuild
         full = full and not plan.rebuild
     if plan is None or full or buckets.has_dirty(con):
         plan = new_plan(con, full=full, fraction=full_rebuild_fraction, count=bucket_count)
-        counts = _add(counts, _write_plan(con, plan, after_bucket))
+        counts = add_counts(counts, _write_plan(con, plan, after_bucket))
         rebuilt = rebuilt or plan.rebuild
     vectors, state_rows, history_rows = counts
     return ResolutionSummary(
@@ -147,7 +147,7 @@ def _resolve(
     )
 
 
-def _add(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+def add_counts(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
 
 
@@ -157,7 +157,7 @@ def _write_plan(
     counts = (0, 0, 0)
     for bucket in plan.remaining:
         with transaction(con):
-            counts = _add(counts, _write_bucket(con, plan, bucket))
+            counts = add_counts(counts, _write_bucket(con, plan, bucket))
         if after_bucket is not None:
             after_bucket(bucket)
     return counts
@@ -172,30 +172,30 @@ def _write_bucket(
         # Every vector is written again below, so no old row is deleted one by one.
         for name in ("delete_all_state", "delete_all_history", "vectors_all", "scope_all"):
             _ENGINE.run(con, name)
-        counts = _replay(con, full=True)
+        counts = replay(con, full=True)
     elif plan.rebuild:
         # The bucket's rows go whole (a vanished vector's too) and its vectors are written again.
         for name in ("dirty_of_bucket", "delete_bucket_state", "delete_bucket_history"):
             _ENGINE.run(con, name, where)
-        _scope_dirty(con)
-        counts = _replay(con, full=False)
+        scope_dirty(con)
+        counts = replay(con, full=False)
     else:
         _ENGINE.run(con, "dirty_of_queue_bucket", where)
-        _scope_dirty(con)
+        scope_dirty(con)
         _ENGINE.run(con, "delete_dirty_state")
-        counts = _replay(con, full=False, keep_history=True)
+        counts = replay(con, full=False, keep_history=True)
     buckets.bucket_written(con, plan, bucket)
     _ENGINE.run(con, "drop_temporaries")
     return counts
 
 
-def _scope_dirty(con: duckdb.DuckDBPyConnection) -> None:
+def scope_dirty(con: duckdb.DuckDBPyConnection) -> None:
     """resolution_input: the observations of the vectors in resolution_dirty."""
     for name in ("vectors_dirty", "scope_dirty", "winners_dirty", "input_dirty"):
         _ENGINE.run(con, name)
 
 
-def _replay(
+def replay(
     con: duckdb.DuckDBPyConnection, *, full: bool, keep_history: bool = False
 ) -> tuple[int, int, int]:
     """Replay the scope's observations (resolution_input) and insert its history and state.
@@ -204,15 +204,15 @@ def _replay(
     first changed step (history_changed.sql); otherwise the scope has no stored history rows.
     """
     for filename in ("ordered.sql", "history.sql", "history_rows.sql"):
-        _run_file(con, filename)
+        run_file(con, filename)
     if keep_history:
         _ENGINE.run(con, "history_new")
-        _run_file(con, "history_changed.sql")
+        run_file(con, "history_changed.sql")
         _ENGINE.run(con, "delete_changed_history")
         _ENGINE.run(con, "insert_changed_history")
     else:
         _ENGINE.run(con, "insert_history")
-    _run_file(con, "state.sql")
+    run_file(con, "state.sql")
     return _counts(con, full=full)
 
 

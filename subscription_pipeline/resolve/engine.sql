@@ -125,6 +125,7 @@ DROP TABLE IF EXISTS resolution_ordered;
 DROP TABLE IF EXISTS resolution_steps;
 DROP TABLE IF EXISTS resolution_history_new;
 DROP TABLE IF EXISTS resolution_history_from;
+DROP TABLE IF EXISTS resolution_live;
 
 -- name: observations_and_memory_limit
 SELECT count(*), current_setting('memory_limit') FROM observations;
@@ -204,17 +205,30 @@ COPY subscription_state TO $path (FORMAT parquet);
 -- name: bucket_history_out
 COPY subscription_history TO $path (FORMAT parquet);
 
+-- name: bucket_live
+-- The loader writes only vectors that still have observations: a contact erased after the
+-- export (its observations deleted) must not come back from the bucket's files.
+CREATE OR REPLACE TEMP TABLE resolution_live AS
+SELECT DISTINCT o.channel, o.contact FROM observations o
+SEMI JOIN resolution_dirty d ON d.channel = o.channel AND d.contact = o.contact;
+
 -- name: insert_state_file
-INSERT INTO subscription_state SELECT * FROM read_parquet($path, hive_partitioning = false);
+INSERT INTO subscription_state
+SELECT f.* FROM read_parquet($path, hive_partitioning = false) f
+SEMI JOIN resolution_live l ON l.channel = f.channel AND l.contact = f.contact;
 
 -- name: insert_history_file
-INSERT INTO subscription_history SELECT * FROM read_parquet($path, hive_partitioning = false);
+INSERT INTO subscription_history
+SELECT f.* FROM read_parquet($path, hive_partitioning = false) f
+SEMI JOIN resolution_live l ON l.channel = f.channel AND l.contact = f.contact;
 
 -- name: history_new_file
 CREATE OR REPLACE TEMP TABLE resolution_history_new AS FROM subscription_history LIMIT 0;
 
 -- name: history_new_file_rows
-INSERT INTO resolution_history_new SELECT * FROM read_parquet($path, hive_partitioning = false);
+INSERT INTO resolution_history_new
+SELECT f.* FROM read_parquet($path, hive_partitioning = false) f
+SEMI JOIN resolution_live l ON l.channel = f.channel AND l.contact = f.contact;
 
 -- name: file_rows
 SELECT count(*) FROM read_parquet($path, hive_partitioning = false);

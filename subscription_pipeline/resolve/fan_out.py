@@ -22,7 +22,11 @@ import duckdb
 
 from subscription_pipeline.resolve import buckets, engine
 from subscription_pipeline.resolve.sql import ENGINE
-from subscription_pipeline.warehouse.connection import schema_sql, transaction
+from subscription_pipeline.warehouse.connection import (
+    default_memory_limit,
+    schema_sql,
+    transaction,
+)
 
 STAGING = Path("staging") / "resolution"
 
@@ -76,7 +80,7 @@ def export_plan(con: duckdb.DuckDBPyConnection, data_dir: Path, plan: buckets.Pl
             ENGINE.run(con, "export_rebuild_vectors", where | {"folder": str(folder / "vectors")})
         else:
             ENGINE.run(con, "dirty_from_queue")
-            engine._scope_dirty(con)
+            engine.scope_dirty(con)
             ENGINE.run(con, "export_dirty_observations", where | {"folder": str(folder / "in")})
             ENGINE.run(con, "export_dirty_vectors", where | {"folder": str(folder / "vectors")})
         ENGINE.run(con, "drop_temporaries")
@@ -90,8 +94,9 @@ def compute_bucket(data_dir: Path, bucket: int, memory_limit: str | None = None)
     building.mkdir(parents=True)
     con = duckdb.connect()
     try:
-        if memory_limit:
-            con.execute("SET memory_limit = ?", [memory_limit])
+        # Bounded like the warehouse's connections, spilling beside the staged files.
+        con.execute("SET memory_limit = ?", [memory_limit or default_memory_limit()])
+        con.execute("SET temp_directory = ?", [str(folder / ".duckdb_tmp")])
         con.execute("SET preserve_insertion_order = false")
         con.execute(schema_sql())  # the warehouse tables, empty, for the replay to write
         ENGINE.run(con, "bucket_vectors_empty")
@@ -104,7 +109,7 @@ def compute_bucket(data_dir: Path, bucket: int, memory_limit: str | None = None)
         if observations:
             ENGINE.run(con, "bucket_scope_read", {"files": observations})
         ENGINE.run(con, "bucket_input")
-        engine._replay(con, full=False)
+        engine.replay(con, full=False)
         ENGINE.run(con, "bucket_state_out", {"path": str(building / "state.parquet")})
         ENGINE.run(con, "bucket_history_out", {"path": str(building / "history.parquet")})
         ENGINE.run(con, "bucket_vectors_out", {"path": str(building / "vectors.parquet")})
@@ -127,16 +132,17 @@ def load_buckets(
     rows, history rows). A bucket without computed rows stays planned (the next run does it)."""
     plan = buckets.pending_plan(con)
     totals = (0, 0, 0)
-    if plan is None:
-        return totals
     folder = staging_dir(data_dir)
+    if plan is None:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing planned: any files here are stale
+        return totals
     for bucket in plan.remaining:
         rows = _output(folder, bucket)
         if not (rows / "history.parquet").exists():
             continue
         with transaction(con):
             counts = _load_bucket(con, buckets.pending_plan(con) or plan, bucket, rows)
-        totals = engine._add(totals, counts)
+        totals = engine.add_counts(totals, counts)
         if after_bucket is not None:
             after_bucket(bucket)
     if buckets.pending_plan(con) is None:
@@ -151,6 +157,7 @@ def _load_bucket(
     state, history = str(rows / "state.parquet"), str(rows / "history.parquet")
     ENGINE.run(con, "bucket_vectors_empty")
     ENGINE.run(con, "bucket_vectors_read", {"files": [str(rows / "vectors.parquet")]})
+    ENGINE.run(con, "bucket_live")
     if plan.rebuild:
         ENGINE.run(con, "delete_bucket_state", where)
         ENGINE.run(con, "delete_bucket_history", where)
@@ -159,7 +166,7 @@ def _load_bucket(
         ENGINE.run(con, "delete_dirty_state")
         ENGINE.run(con, "history_new_file")
         ENGINE.run(con, "history_new_file_rows", {"path": history})
-        engine._run_file(con, "history_changed.sql")
+        engine.run_file(con, "history_changed.sql")
         ENGINE.run(con, "delete_changed_history")
         ENGINE.run(con, "insert_changed_history")
     ENGINE.run(con, "insert_state_file", {"path": state})
