@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from subscription_pipeline import paths
+from subscription_pipeline.orchestration import runner
 from subscription_pipeline.orchestration.executors import execution_config
 from subscription_pipeline.orchestration.launch import execute_job_run
 from subscription_pipeline.orchestration.runner import (
@@ -20,6 +21,7 @@ from subscription_pipeline.resolve.engine import FULL_REBUILD_MIN_VECTORS, resol
 from subscription_pipeline.resolve.fan_out import staging_dir
 from subscription_pipeline.warehouse.connection import connect, connect_engine
 from tests.test_resolution_paths import ingest_everything, outputs
+from tests.test_scale_out import assert_same_tables, copy_zone
 
 
 @pytest.mark.slow
@@ -94,3 +96,31 @@ def test_reconcile_fans_out_only_when_configured_and_many_vectors_wait(
     monkeypatch.setenv("SUBSCRIPTION_RESOLUTION_BUCKETS", "many")
     with pytest.raises(ValueError, match="SUBSCRIPTION_RESOLUTION_BUCKETS='many'"):
         resolution_bucket_steps()
+
+
+@pytest.fixture
+def in_process_warehouse(dagster_home: Path, sample_landing_zone: Path, tmp_path: Path) -> Path:
+    zone = copy_zone(sample_landing_zone, tmp_path / "in_process")
+    runner.reconcile(zone, zone / "warehouse.duckdb")
+    return zone / "warehouse.duckdb"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_reconcile_with_bucket_steps_gives_the_in_process_tables(
+    dagster_home: Path,
+    sample_landing_zone: Path,
+    tmp_path: Path,
+    in_process_warehouse: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """reconcile --executor multiprocess with SUBSCRIPTION_RESOLUTION_BUCKETS runs the bucket
+    steps, then resolve_state, and ends in the in-process reconcile's tables."""
+    monkeypatch.setenv("SUBSCRIPTION_RESOLUTION_BUCKETS", "3")
+    monkeypatch.setattr(runner, "FULL_REBUILD_MIN_VECTORS", 1)  # the sample is small
+    zone = copy_zone(sample_landing_zone, tmp_path / "buckets")
+    result = runner.reconcile(zone, zone / "warehouse.duckdb", executor="multiprocess")
+    jobs = [record.job for record in result.runs]
+    assert jobs[-2:] == ["resolve_in_buckets", "resolve_state"]
+    assert all(record.success for record in result.runs)
+    assert_same_tables(in_process_warehouse, zone / "warehouse.duckdb")

@@ -31,7 +31,9 @@ RESOLUTION_BUCKETS_ENV = "SUBSCRIPTION_RESOLUTION_BUCKETS"
 
 
 def bucket_steps_config(buckets: int) -> dict:
-    return {"ops": {"plan_resolution_buckets": {"config": {"buckets": buckets}}}}
+    # The runner decided that enough vectors wait: the plan step does not decide again.
+    config = {"buckets": buckets, "min_vectors": FULL_REBUILD_MIN_VECTORS}
+    return {"ops": {"plan_resolution_buckets": {"config": config}}}
 
 
 def staged_days_config(days: list[str]) -> dict:
