@@ -22,6 +22,7 @@ from subscription_pipeline.orchestration.report_assets import (
     state_exports,
     upload_error_reports,
 )
+from subscription_pipeline.orchestration.resolution_jobs import resolve_in_buckets
 from subscription_pipeline.orchestration.resources import WarehouseResource
 from subscription_pipeline.orchestration.schedules import nightly_reconcile
 from subscription_pipeline.orchestration.sensors import upload_sensor
@@ -48,6 +49,7 @@ defs = dg.Definitions(
         nightly_job,
         explain_contact_job,
         stage_inputs,
+        resolve_in_buckets,
     ],
     # Every sensor and schedule is on by default: the daemon alone completes the night.
     sensors=[upload_sensor, automation_sensor],

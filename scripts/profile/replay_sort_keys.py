@@ -51,7 +51,7 @@ def main() -> None:
         copy = Path(folder) / "w.duckdb"
         shutil.copy(sys.argv[1], copy)
         con = connect(copy)
-        con.execute(engine._VECTORS_ALL)
+        engine._ENGINE.run(con, "vectors_all")
         con.execute(
             "CREATE TEMP TABLE resolution_input AS SELECT o.*, v.vid "
             "FROM effective_observations o JOIN resolution_vectors v "

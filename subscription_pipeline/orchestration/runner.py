@@ -23,9 +23,18 @@ from subscription_pipeline.orchestration.executors import broker_url, execution_
 from subscription_pipeline.orchestration.instance import open_instance
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
+from subscription_pipeline.resolve.engine import FULL_REBUILD_MIN_VECTORS
 from subscription_pipeline.warehouse.connection import connect
 
 STAGED_JOB = "stage_inputs"
+RESOLVE_IN_BUCKETS_JOB = "resolve_in_buckets"  # orchestration/resolution_jobs.py
+RESOLUTION_BUCKETS_ENV = "SUBSCRIPTION_RESOLUTION_BUCKETS"
+
+
+def bucket_steps_config(buckets: int) -> dict:
+    # The runner decided that enough vectors wait: the plan step does not decide again.
+    config = {"buckets": buckets, "min_vectors": FULL_REBUILD_MIN_VECTORS}
+    return {"ops": {"plan_resolution_buckets": {"config": config}}}
 
 
 def staged_config(pending: PendingInputs) -> dict:
@@ -147,20 +156,45 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
-def nothing_dirty(warehouse: Path) -> bool:
-    """The engine file exists and no contact vector waits for its resolution."""
+def waiting_resolution(warehouse: Path) -> tuple[int, int] | None:
+    """(dirty_vectors rows, planned buckets) of the engine file; None before it exists."""
     engine = paths.engine_warehouse(warehouse)
     if not engine.exists():
-        return False
+        return None
     con = connect(engine, read_only=True)
     try:
         tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
         if "dirty_vectors" not in tables:
-            return False
+            return None
         [(dirty,)] = con.execute("SELECT count(*) FROM dirty_vectors").fetchall()
+        planned = 0
+        if "resolution_buckets" in tables:  # an interrupted resolution's buckets to write
+            [(planned,)] = con.execute("SELECT count(*) FROM resolution_buckets").fetchall()
     finally:
         con.close()
-    return dirty == 0
+    return dirty, planned
+
+
+def nothing_dirty(warehouse: Path) -> bool:
+    """The engine file exists and no contact vector (nor bucket) waits for its resolution."""
+    return waiting_resolution(warehouse) == (0, 0)
+
+
+def resolution_bucket_steps() -> int:
+    """SUBSCRIPTION_RESOLUTION_BUCKETS: bucket steps of a fanned-out resolution; 0 (default):
+    the resolution stays one step (docs/scale-out.md: at 2M observations on one machine the
+    fan-out's export and load cost more than the replay it spreads)."""
+    value = os.environ.get(RESOLUTION_BUCKETS_ENV, "").strip() or "0"
+    if not value.isdigit():
+        raise ValueError(f"{RESOLUTION_BUCKETS_ENV}={value!r}: a number of buckets (0: off)")
+    return int(value)
+
+
+def resolve_in_bucket_steps(warehouse: Path, buckets: int) -> bool:
+    """Fan the resolution out (parallel engines only): `buckets` >= 2 and many dirty vectors.
+    An interrupted plan needs no fan-out: resolve_state writes its buckets in process."""
+    waiting = waiting_resolution(warehouse)
+    return buckets >= 2 and waiting is not None and waiting[0] >= FULL_REBUILD_MIN_VECTORS
 
 
 def last_resolution_succeeded(instance: dg.DagsterInstance, warehouse: Path) -> bool:
@@ -230,6 +264,24 @@ def backfill(
     return run_partitions(data_dir, warehouse, pending, default_region, executor)
 
 
+def _run_checked(
+    result: ReconcileResult,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    config: dict,
+    warehouse: Path,
+    partition_range: tuple[str, str] | None,
+    executor: str,
+) -> None:
+    record = run_job(instance, job_name, config, warehouse, partition_range, executor)
+    result.runs.append(record)
+    if not record.success:
+        raise ReconcileFailed(
+            f"run {record.run_id} of job {job_name} ({record.partitions}) failed: "
+            f"{record.error or 'see its logs in the Dagster UI'}"
+        )
+
+
 def run_partitions(
     data_dir: Path,
     warehouse: Path,
@@ -281,14 +333,18 @@ def run_partitions(
         # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
         planned.append((RESOLVE_JOB, None))
         for job_name, partition_range in planned:
+            # Decided once ingestion queued its vectors: bucket steps first when many wait.
+            if (
+                job_name == RESOLVE_JOB
+                and executor != "in_process"
+                and resolve_in_bucket_steps(warehouse, resolution_bucket_steps())
+            ):
+                config = run_config | bucket_steps_config(resolution_bucket_steps())
+                _run_checked(
+                    result, instance, RESOLVE_IN_BUCKETS_JOB, config, warehouse, None, executor
+                )
             config = run_config
             if job_name == STAGED_JOB:
                 config = run_config | staged_config(pending)
-            record = run_job(instance, job_name, config, warehouse, partition_range, executor)
-            result.runs.append(record)
-            if not record.success:
-                raise ReconcileFailed(
-                    f"run {record.run_id} of job {job_name} ({record.partitions}) failed: "
-                    f"{record.error or 'see its logs in the Dagster UI'}"
-                )
+            _run_checked(result, instance, job_name, config, warehouse, partition_range, executor)
     return result

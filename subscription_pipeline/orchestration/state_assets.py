@@ -19,6 +19,7 @@ from subscription_pipeline.orchestration.snapshot_release import stage_snapshot
 from subscription_pipeline.orchestration.tags import DATA_TEAM, asset_tags
 from subscription_pipeline.reconciliation_report import (
     capture_before,
+    capture_pending,
     record_snapshot,
     record_transitions,
 )
@@ -88,9 +89,14 @@ def resolved_subscriptions(
 ) -> Iterator[dg.MaterializeResult]:
     run_at = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.connection() as con:
-        # The state of the vectors about to change, so the report can name exact transitions.
-        capture_before(con)
-        summary = resolve_pending(con)
+        # The state of the vectors about to change, so the report can name exact transitions
+        # (already captured when the bucket steps of resolve_in_buckets wrote them).
+        if not capture_pending(con):
+            capture_before(con)
+        # Also writes the buckets an interrupted or partly failed run left, then what is dirty.
+        summary = resolve_pending(
+            con, after_bucket=lambda bucket: context.log.info(f"bucket {bucket} written")
+        )
         transitions = record_transitions(con, run_at)
         record_snapshot(con, run_at)
         # What the API service will answer from, once the blocking checks passed (api_snapshot).

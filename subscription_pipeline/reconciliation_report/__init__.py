@@ -16,6 +16,7 @@ from subscription_pipeline.reconciliation_report.tables import ensure_report_tab
 from subscription_pipeline.reconciliation_report.transitions import (
     CaptureMissingError,
     capture_before,
+    capture_pending,
     record_transitions,
     transition_counts,
 )
@@ -23,6 +24,7 @@ from subscription_pipeline.reconciliation_report.transitions import (
 __all__ = [
     "CaptureMissingError",
     "capture_before",
+    "capture_pending",
     "changes_since_previous",
     "ensure_report_tables",
     "markdown_table",

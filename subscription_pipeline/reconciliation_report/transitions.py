@@ -46,6 +46,15 @@ class CaptureMissingError(RuntimeError):
     """record_transitions was called without a capture_before for this run."""
 
 
+def capture_pending(con: duckdb.DuckDBPyConnection) -> bool:
+    """A capture not yet consumed by record_transitions: the resolution in bucket steps
+    (orchestration/resolution_jobs.py) captured before writing, the state asset compares."""
+    if not table_exists(con, "state_before_scope"):
+        return False
+    [(captures,)] = con.execute("SELECT count(*) FROM state_before_scope").fetchall()
+    return captures > 0
+
+
 def capture_before(con: duckdb.DuckDBPyConnection, *, full_rebuild: bool = False) -> int:
     """Copy the current state of the dirty vectors (or of all, for a full rebuild).
 

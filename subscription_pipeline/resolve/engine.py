@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 
 import duckdb
 
+from subscription_pipeline.resolve import buckets
+from subscription_pipeline.resolve.sql import ENGINE as _ENGINE
+from subscription_pipeline.resolve.sql import PACKAGE as _PACKAGE
 from subscription_pipeline.vocabulary import SOURCE_RANK, STATUS_RANK
-from subscription_pipeline.warehouse.columns import HISTORY_COLUMNS
 from subscription_pipeline.warehouse.connection import transaction
+from subscription_pipeline.warehouse.sql_file import execute, read_sql
 
 # Replay order items 2 and 3 as lists ordered by rank: SQL ranks by list position.
 _ORDER_PARAMS = {
@@ -51,67 +54,6 @@ REBUILD_BUCKET_OBSERVATIONS: int | None = None  # fixed size instead (tests)
 _SIZE = re.compile(r"([\d.]+)\s*(bytes?|KiB|MiB|GiB|TiB)")
 _MIB = {"byte": 2**-20, "bytes": 2**-20, "KiB": 2**-10, "MiB": 1, "GiB": 2**10, "TiB": 2**20}
 
-# Every vector gets an integer id for the run, so the replay's sorts and joins never compare
-# contact strings; the scope's observations carry it as `vid`.
-_VECTORS_ALL = """
-CREATE OR REPLACE TEMP TABLE resolution_vectors AS
-SELECT row_number() OVER () AS vid, channel, contact
-FROM (SELECT DISTINCT channel, contact FROM observations)
-"""
-_VECTORS_DIRTY = """
-CREATE OR REPLACE TEMP TABLE resolution_vectors AS
-SELECT row_number() OVER () AS vid, channel, contact FROM resolution_dirty
-"""
-_SCOPE_ALL = """
-CREATE OR REPLACE TEMP VIEW resolution_input AS
-SELECT o.*, v.vid FROM effective_observations o
-JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact
-"""
-# The dirty vectors' observations first, then the de-duplication of only their messages: the
-# window of message_winners is partitioned by message_id, so as a statement of its own the IN
-# filter is pushed below it instead of ranking every log line (inside the bigger query it is
-# not). A line's observations carry the line's messageId.
-_SCOPE_DIRTY = (
-    """
-CREATE OR REPLACE TEMP TABLE resolution_scope AS
-SELECT o.*, v.vid FROM observations o
-JOIN resolution_vectors v ON v.channel = o.channel AND v.contact = o.contact
-""",
-    """
-CREATE OR REPLACE TEMP TABLE resolution_winners AS
-SELECT source_file, line_number FROM message_winners
-WHERE message_id IN (
-    SELECT message_id FROM resolution_scope WHERE source_kind IN ('event', 'keyword')
-)
-""",
-    """
-CREATE OR REPLACE TEMP VIEW resolution_input AS
-SELECT s.* FROM resolution_scope s
-WHERE s.source_kind NOT IN ('event', 'keyword')
-UNION ALL
-SELECT s.* FROM resolution_scope s
-SEMI JOIN resolution_winners w ON w.source_file = s.source_file AND w.line_number = s.row_number
-WHERE s.source_kind IN ('event', 'keyword')
-""",
-)
-# history_changed.sql compares every column but the key; the names are code, not data.
-_HISTORY_DIFFERS = " OR ".join(
-    f"o.{column} IS DISTINCT FROM n.{column}"
-    for column in HISTORY_COLUMNS
-    if column not in ("channel", "contact", "replay_step")
-)
-_TEMP_OBJECTS = (
-    "DROP VIEW IF EXISTS resolution_input",
-    "DROP TABLE IF EXISTS resolution_scope",
-    "DROP TABLE IF EXISTS resolution_winners",
-    "DROP TABLE IF EXISTS resolution_dirty",
-    "DROP TABLE IF EXISTS resolution_vectors",
-    "DROP TABLE IF EXISTS resolution_ordered",
-    "DROP TABLE IF EXISTS resolution_steps",
-    "DROP TABLE IF EXISTS resolution_history_new",
-    "DROP TABLE IF EXISTS resolution_history_from",
-)
-
 
 @dataclass(frozen=True)
 class ResolutionSummary:
@@ -120,90 +62,140 @@ class ResolutionSummary:
     history_rows: int
     full: bool  # resolve_all was asked for
     rebuilt_all: bool = False  # every vector was recomputed (resolve_all, or most were dirty)
+    buckets: int = 1  # hash buckets of the last plan, each written in its own transaction
+    resumed: bool = False  # an interrupted run's remaining buckets were written first
 
 
-def _sql(name: str) -> str:
-    return resources.files("subscription_pipeline.resolve").joinpath(name).read_text()
+# Called with each bucket's number once its transaction committed (progress logs, tests).
+AfterBucket = Callable[[int], None]
+
+
+def run_file(con: duckdb.DuckDBPyConnection, filename: str) -> None:
+    """Run the one statement of a replay file (ordered.sql, history.sql, ...)."""
+    execute(con, read_sql(_PACKAGE, filename), _ORDER_PARAMS)
 
 
 def resolve_pending(
-    con: duckdb.DuckDBPyConnection, *, full_rebuild_fraction: float = FULL_REBUILD_FRACTION
+    con: duckdb.DuckDBPyConnection,
+    *,
+    full_rebuild_fraction: float = FULL_REBUILD_FRACTION,
+    buckets: int | None = None,
+    after_bucket: AfterBucket | None = None,
 ) -> ResolutionSummary:
     """Recompute state and history of the vectors in `dirty_vectors` only (from ALL their stored
-    effective observations), replace their rows, empty dirty_vectors; one transaction.
+    effective observations), replace their rows, empty dirty_vectors.
 
     When the dirty vectors are at least `full_rebuild_fraction` of the known ones (and at least
     FULL_REBUILD_MIN_VECTORS), every vector is rebuilt instead: the same rows, fewer joins.
+    One transaction at small scale; a bigger scope is split into hash buckets of vectors, each
+    written and committed on its own (resolve/buckets.py), and an interrupted run's remaining
+    buckets are written first.
     """
-    return _resolve(con, full=False, full_rebuild_fraction=full_rebuild_fraction)
+    return _resolve(
+        con,
+        full=False,
+        full_rebuild_fraction=full_rebuild_fraction,
+        bucket_count=buckets,
+        after_bucket=after_bucket,
+    )
 
 
-def resolve_all(con: duckdb.DuckDBPyConnection) -> ResolutionSummary:
-    """Full rebuild of both tables from effective_observations; empties dirty_vectors; one
-    transaction."""
-    return _resolve(con, full=True, full_rebuild_fraction=0.0)
+def resolve_all(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    buckets: int | None = None,
+    after_bucket: AfterBucket | None = None,
+) -> ResolutionSummary:
+    """Full rebuild of both tables from effective_observations; empties dirty_vectors. One
+    transaction, or one per hash bucket when the observations exceed one bucket."""
+    return _resolve(
+        con, full=True, full_rebuild_fraction=0.0, bucket_count=buckets, after_bucket=after_bucket
+    )
 
 
 def _resolve(
-    con: duckdb.DuckDBPyConnection, *, full: bool, full_rebuild_fraction: float
+    con: duckdb.DuckDBPyConnection,
+    *,
+    full: bool,
+    full_rebuild_fraction: float,
+    bucket_count: int | None,
+    after_bucket: AfterBucket | None,
 ) -> ResolutionSummary:
-    with transaction(con):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
-            "SELECT DISTINCT channel, contact FROM dirty_vectors"
-        )
-        rebuild_all = full or _mostly_dirty(con, full_rebuild_fraction)
-        buckets = _rebuild_buckets(con) if rebuild_all else 1
-        if rebuild_all:
-            # Every vector is written again below, so no old row is deleted one by one.
-            con.execute("DELETE FROM subscription_state")
-            con.execute("DELETE FROM subscription_history")
-        if rebuild_all and buckets == 1:
-            con.execute(_VECTORS_ALL)
-            con.execute(_SCOPE_ALL)
-            vectors, state_rows, history_rows = _replay(con, full=True)
-        elif rebuild_all:
-            vectors = state_rows = history_rows = 0
-            for bucket in range(buckets):
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE resolution_dirty AS "
-                    "SELECT DISTINCT channel, contact FROM observations "
-                    "WHERE hash(channel, contact) % ? = ?",
-                    [buckets, bucket],
-                )
-                _scope_dirty(con)
-                counts = _replay(con, full=False)
-                vectors, state_rows, history_rows = (
-                    a + b for a, b in zip((vectors, state_rows, history_rows), counts, strict=True)
-                )
-        else:
-            _scope_dirty(con)
-            # A vector whose observations are all gone keeps no rows.
-            con.execute(
-                "DELETE FROM subscription_state t USING resolution_dirty d "
-                "WHERE t.channel = d.channel AND t.contact = d.contact"
-            )
-            vectors, state_rows, history_rows = _replay(con, full=False, keep_history=True)
-        con.execute("DELETE FROM dirty_vectors")
-        for statement in _TEMP_OBJECTS:
-            con.execute(statement)
+    """`bucket_count` fixes the number of buckets of a new plan; None sizes them by the memory
+    limit (a resumed plan keeps its own)."""
+    counts = (0, 0, 0)
+    asked_full, rebuilt, resumed = full, False, False
+    plan = buckets.pending_plan(con)
+    if plan is not None:  # an interrupted run's buckets first: their plan holds
+        resumed = True
+        counts = add_counts(counts, _write_plan(con, plan, after_bucket))
+        rebuilt = plan.rebuild
+        full = full and not plan.rebuild
+    if plan is None or full or buckets.has_dirty(con):
+        plan = new_plan(con, full=full, fraction=full_rebuild_fraction, count=bucket_count)
+        counts = add_counts(counts, _write_plan(con, plan, after_bucket))
+        rebuilt = rebuilt or plan.rebuild
+    vectors, state_rows, history_rows = counts
     return ResolutionSummary(
         vectors_resolved=vectors,
         state_rows=state_rows,
         history_rows=history_rows,
-        full=full,
-        rebuilt_all=rebuild_all,
+        full=asked_full,
+        rebuilt_all=rebuilt,
+        buckets=plan.buckets,
+        resumed=resumed,
     )
 
 
-def _scope_dirty(con: duckdb.DuckDBPyConnection) -> None:
+def add_counts(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def _write_plan(
+    con: duckdb.DuckDBPyConnection, plan: buckets.Plan, after_bucket: AfterBucket | None
+) -> tuple[int, int, int]:
+    counts = (0, 0, 0)
+    for bucket in plan.remaining:
+        with transaction(con):
+            counts = add_counts(counts, _write_bucket(con, plan, bucket))
+        if after_bucket is not None:
+            after_bucket(bucket)
+    return counts
+
+
+def _write_bucket(
+    con: duckdb.DuckDBPyConnection, plan: buckets.Plan, bucket: int
+) -> tuple[int, int, int]:
+    """Resolve one bucket of `plan` and write it; the caller's transaction commits it."""
+    where = {"buckets": plan.buckets, "bucket": bucket}
+    if plan.rebuild and plan.buckets == 1:
+        # Every vector is written again below, so no old row is deleted one by one.
+        for name in ("delete_all_state", "delete_all_history", "vectors_all", "scope_all"):
+            _ENGINE.run(con, name)
+        counts = replay(con, full=True)
+    elif plan.rebuild:
+        # The bucket's rows go whole (a vanished vector's too) and its vectors are written again.
+        for name in ("dirty_of_bucket", "delete_bucket_state", "delete_bucket_history"):
+            _ENGINE.run(con, name, where)
+        scope_dirty(con)
+        counts = replay(con, full=False)
+    else:
+        _ENGINE.run(con, "dirty_of_queue_bucket", where)
+        scope_dirty(con)
+        _ENGINE.run(con, "delete_dirty_state")
+        counts = replay(con, full=False, keep_history=True)
+    buckets.bucket_written(con, plan, bucket)
+    _ENGINE.run(con, "drop_temporaries")
+    return counts
+
+
+def scope_dirty(con: duckdb.DuckDBPyConnection) -> None:
     """resolution_input: the observations of the vectors in resolution_dirty."""
-    con.execute(_VECTORS_DIRTY)
-    for statement in _SCOPE_DIRTY:
-        con.execute(statement)
+    for name in ("vectors_dirty", "scope_dirty", "winners_dirty", "input_dirty"):
+        _ENGINE.run(con, name)
 
 
-def _replay(
+def replay(
     con: duckdb.DuckDBPyConnection, *, full: bool, keep_history: bool = False
 ) -> tuple[int, int, int]:
     """Replay the scope's observations (resolution_input) and insert its history and state.
@@ -211,72 +203,69 @@ def _replay(
     With `keep_history`, the scope's stored history rows are replaced only from each vector's
     first changed step (history_changed.sql); otherwise the scope has no stored history rows.
     """
-    con.execute(_sql("ordered.sql"), _ORDER_PARAMS)
-    con.execute(_sql("history.sql"))
+    for filename in ("ordered.sql", "history.sql", "history_rows.sql"):
+        run_file(con, filename)
     if keep_history:
-        _replace_changed_history(con)
+        _ENGINE.run(con, "history_new")
+        run_file(con, "history_changed.sql")
+        _ENGINE.run(con, "delete_changed_history")
+        _ENGINE.run(con, "insert_changed_history")
     else:
-        con.execute("INSERT INTO subscription_history " + _sql("history_rows.sql"))
-    con.execute(_sql("state.sql"))
+        _ENGINE.run(con, "insert_history")
+    run_file(con, "state.sql")
     return _counts(con, full=full)
 
 
-def _replace_changed_history(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE resolution_history_new AS " + _sql("history_rows.sql")
-    )
-    con.execute(_sql("history_changed.sql").replace("{differs}", _HISTORY_DIFFERS))
-    con.execute(
-        "DELETE FROM subscription_history t USING resolution_history_from f "
-        "WHERE t.channel = f.channel AND t.contact = f.contact "
-        "AND t.replay_step >= f.first_changed"
-    )
-    con.execute(
-        "INSERT INTO subscription_history SELECT n.* FROM resolution_history_new n "
-        "JOIN resolution_history_from f ON f.channel = n.channel AND f.contact = n.contact "
-        "WHERE n.replay_step >= f.first_changed"
-    )
+def new_plan(
+    con: duckdb.DuckDBPyConnection, *, full: bool, fraction: float, count: int | None = None
+) -> buckets.Plan:
+    """Rebuild, or only the dirty vectors, in how many buckets (`count`, else by the memory
+    limit); stored when more than one."""
+    with transaction(con):
+        _ENGINE.run(con, "dirty_from_queue")
+        rebuild = full or _mostly_dirty(con, fraction)
+        if count is None:
+            count = _rebuild_buckets(con) if rebuild else _dirty_buckets(con)
+        plan = buckets.record(con, buckets.Plan(count, rebuild, tuple(range(count))))
+        _ENGINE.run(con, "drop_temporaries")
+    return plan
 
 
 def _rebuild_buckets(con: duckdb.DuckDBPyConnection) -> int:
-    [(observations, limit)] = con.execute(
-        "SELECT count(*), current_setting('memory_limit') FROM observations"
-    ).fetchall()
+    [(observations, limit)] = _ENGINE.run(con, "observations_and_memory_limit")
+    return max(1, math.ceil(observations / _bucket_observations(limit)))
+
+
+def _dirty_buckets(con: duckdb.DuckDBPyConnection) -> int:
+    """Buckets for the dirty vectors' share of the observations (an estimate: no join)."""
+    [(observations, limit)] = _ENGINE.run(con, "observations_and_memory_limit")
+    [(dirty,)] = _ENGINE.run(con, "dirty_count")
+    [(known,)] = _ENGINE.run(con, "known_vectors")
+    share = observations * min(1.0, dirty / max(known, 1))
+    return max(1, math.ceil(share / _bucket_observations(limit)))
+
+
+def _bucket_observations(limit: str) -> int:
+    """Observations per bucket under DuckDB's memory limit `limit` ('732.4 MiB')."""
     per_bucket = REBUILD_BUCKET_OBSERVATIONS
     if per_bucket is None:
         size = _SIZE.fullmatch(limit.strip())
         limit_mib = float(size.group(1)) * _MIB[size.group(2)] if size else 1024.0
         per_bucket = max(1, int(REBUILD_OBSERVATIONS_PER_MIB * limit_mib))
-    return max(1, math.ceil(observations / per_bucket))
+    return per_bucket
 
 
 def _mostly_dirty(con: duckdb.DuckDBPyConnection, fraction: float) -> bool:
     """Do the dirty vectors make up at least `fraction` of the known ones (and enough of them)?"""
-    (dirty,) = con.execute("SELECT count(*) FROM resolution_dirty").fetchone()
+    [(dirty,)] = _ENGINE.run(con, "dirty_count")
     if dirty < FULL_REBUILD_MIN_VECTORS and fraction > 0:
         return False
-    (known,) = con.execute(
-        "SELECT count(*) FROM subscription_state WHERE subscription_group IS NULL"
-    ).fetchone()
+    [(known,)] = _ENGINE.run(con, "known_vectors")
     return dirty >= fraction * max(known, 1)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, *, full: bool) -> tuple[int, int, int]:
     """(vectors resolved, state rows, history rows) of this run's scope."""
-    vectors_sql = (
-        "SELECT count(DISTINCT vid) FROM resolution_ordered"
-        if full
-        else "SELECT count(*) FROM resolution_dirty"
-    )
-    (vectors,) = con.execute(vectors_sql).fetchone()
-    state_rows, history_rows = con.execute(
-        """
-        SELECT
-            -- state.sql: a channel row per vector, plus a row per registered group
-            (SELECT count(DISTINCT vid) FROM resolution_ordered)
-                + (SELECT count(DISTINCT (vid, subscription_group)) FROM resolution_ordered
-                   WHERE subscription_group IS NOT NULL),
-            (SELECT count(*) FROM resolution_steps)
-        """
-    ).fetchone()
+    [(vectors,)] = _ENGINE.run(con, "vectors_replayed" if full else "dirty_count")
+    [(state_rows, history_rows)] = _ENGINE.run(con, "rows_written")
     return vectors, state_rows, history_rows

@@ -1,6 +1,7 @@
 -- The history rows of the scope: the replay steps (history.sql) with their observation's
 -- descriptive columns and their vector's names joined back, in subscription_history's column
 -- order. engine.py inserts them, or keeps them apart to compare with the stored rows.
+CREATE OR REPLACE TEMP VIEW resolution_history_rows AS
 SELECT
     v.channel,
     v.contact,

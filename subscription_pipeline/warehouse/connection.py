@@ -29,6 +29,10 @@ class WarehouseLockedError(RuntimeError):
     """Another process holds the DuckDB file for writing."""
 
 
+def default_memory_limit() -> str:
+    return os.environ.get("SUBSCRIPTION_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+
 def schema_sql() -> str:
     return resources.files("subscription_pipeline.warehouse").joinpath("schema.sql").read_text()
 
@@ -47,7 +51,7 @@ def connect(
         warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting(warehouse, read_only, lock_timeout)
     # Bounded memory; DuckDB spills to a temp directory beside the warehouse, not into RAM.
-    memory_limit = memory_limit or os.environ.get("SUBSCRIPTION_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    memory_limit = memory_limit or default_memory_limit()
     con.execute("SET memory_limit = ?", [memory_limit])
     con.execute("SET temp_directory = ?", [str(warehouse.parent / ".duckdb_tmp")])
     con.execute("SET preserve_insertion_order = false")

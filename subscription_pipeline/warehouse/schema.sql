@@ -102,6 +102,17 @@ CREATE TABLE IF NOT EXISTS dirty_vectors (
     contact VARCHAR NOT NULL
 );
 
+-- A resolution split into hash buckets (bucket = hash(channel, contact) % buckets) writes and
+-- commits one bucket at a time: these are the buckets of the plan in progress not yet written.
+-- Empty between runs; rows an interrupted run left are finished first by the next one.
+-- `queued` is the number of dirty_vectors rows the plan expects (resolve/buckets.py).
+CREATE TABLE IF NOT EXISTS resolution_buckets (
+    bucket INTEGER NOT NULL,
+    buckets INTEGER NOT NULL,
+    rebuild BOOLEAN NOT NULL,
+    queued BIGINT NOT NULL
+);
+
 -- Segment delivers at least once: one copy per messageId counts, the earliest receivedAt,
 -- then the first by file path and line (SPEC 2.2).
 CREATE OR REPLACE VIEW message_winners AS
