@@ -14,10 +14,6 @@ if TYPE_CHECKING:
 _LOG_PARSE = SqlFile("subscription_pipeline.ingest", "log_parse.sql")
 
 
-def statements() -> dict[str, str]:
-    return _LOG_PARSE.statements()
-
-
 def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> None:
     """Execute one named statement that returns no rows (DDL, INSERT, UPDATE)."""
     _LOG_PARSE.run(con, name, params)
