@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-import subscription_pipeline.ingest.event_logs as event_logs
+import subscription_pipeline.ingest.log_prefetch as log_prefetch
+import subscription_pipeline.ingest.log_stage as log_stage
 import subscription_pipeline.ingest.log_sql as log_sql
 import subscription_pipeline.normalize as normalize
 from subscription_pipeline import direct_run
@@ -40,10 +41,12 @@ def main() -> None:
     timed(log_sql, "run", key_arg=1)
     timed(log_sql, "frame", key_arg=1)
     timed(normalize, "parse_values", key_arg=0)
-    timed(event_logs, "stage_file")
-    timed(direct_run, "ingest_log_day", "total_log_days")
+    timed(log_stage, "stage_files", "read_day (overlaps the previous day's store)")
+    timed(log_prefetch, "ingest_log_day", "total_log_days (store)")
+    timed(direct_run, "ingest_log_days", "total_log_days (read and store)")
     timed(direct_run, "ingest_upload", "total_csv_uploads")
     timed(direct_run, "resolve_pending", "total_resolve")
+    timed(direct_run, "publish", "publish")
     started = time.perf_counter()
     print(direct_run.run_engine(Path(sys.argv[1]), Path(sys.argv[2])))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
