@@ -15,8 +15,8 @@ from pathlib import Path
 from types import ModuleType
 
 import subscription_pipeline.ingest.log_prefetch as log_prefetch
-import subscription_pipeline.ingest.log_stage as log_stage
 import subscription_pipeline.ingest.log_sql as log_sql
+import subscription_pipeline.ingest.log_stage as log_stage
 import subscription_pipeline.normalize as normalize
 from subscription_pipeline import direct_run
 
