@@ -15,7 +15,8 @@ file and covered by tests/test_runs_in_ui.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import dagster as dg
@@ -54,13 +55,18 @@ def execute_job_run(
     run_config: Mapping[str, object],
     tags: Mapping[str, str],
     execution: Mapping[str, object],
+    prepare: Callable[[str], None] | None = None,
 ) -> LaunchedRun:
     """Create the run with its remote and code origins, then execute it here; never raises on a
-    step failure (the run records it)."""
+    step failure (the run records it). `prepare(run_id)` is called before the run is created."""
     job = _repository().get_reconstructable_job(job_name)
     job_def = job.get_definition()
     config = {**run_config, **execution}
+    run_id = str(uuid.uuid4())  # as Dagster makes them
+    if prepare is not None:
+        prepare(run_id)
     run = instance.create_run_for_job(
+        run_id=run_id,
         job_def=job_def,
         run_config=config,
         tags={**job_def.run_tags, **tags},
