@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 from dagster._core.events.log import EventLogEntry
 
@@ -67,8 +68,8 @@ def test_a_run_database_created_in_wal_mode_has_dagsters_schema(dagster_home: Pa
         storage = instance.event_log_storage
         _store_message(instance, "run-made-by-dagster", "first")
         with sqlite_files_kept_open(instance) as kept:
-            kept.prepare_run("run-prepared")
-            _store_message(instance, "run-prepared", "first")
+            with kept.creating_run("run-prepared"):
+                _store_message(instance, "run-prepared", "first")
             assert [e.user_message for e in instance.all_logs("run-prepared")] == ["first"]
         prepared = Path(storage.path_for_shard("run-prepared"))
         assert _schema(prepared) == _schema(Path(storage.path_for_shard("run-made-by-dagster")))
@@ -82,7 +83,8 @@ def test_closes_are_plain_while_kept_open_and_the_wal_is_folded_in_at_the_end(
 ) -> None:
     with open_instance() as instance:
         with sqlite_files_kept_open(instance) as kept:
-            kept.prepare_run("run-1")
+            with kept.creating_run("run-1"):
+                pass
             wal = Path(instance.event_log_storage.path_for_shard("run-1") + "-wal")
             for n in range(3):
                 _store_message(instance, "run-1", f"event {n}")
@@ -91,3 +93,13 @@ def test_closes_are_plain_while_kept_open_and_the_wal_is_folded_in_at_the_end(
         # The last connection closed: SQLite checkpointed the WAL into the database.
         assert not wal.exists()
         assert len(instance.all_logs("run-1")) == 3
+
+
+def test_a_run_that_is_not_created_leaves_no_database(dagster_home: Path) -> None:
+    with open_instance() as instance, sqlite_files_kept_open(instance) as kept:
+        path = Path(instance.event_log_storage.path_for_shard("run-refused"))
+        with pytest.raises(ValueError, match="refused"), kept.creating_run("run-refused"):
+            assert path.exists()
+            raise ValueError("refused")
+        assert not path.exists()
+        assert instance.event_log_storage.get_all_run_ids() == []

@@ -129,7 +129,7 @@ def run_job(
         run_config,
         tags,
         execution_config(executor),
-        prepare=kept_open.prepare_run if kept_open else None,
+        kept_open=kept_open,
     )
     label = f"{partition_range[0]}..{partition_range[1]}" if partition_range else "-"
     return RunRecord(job_name, label, launched.run_id, launched.success, "; ".join(launched.errors))

@@ -80,27 +80,39 @@ class SqliteFilesKeptOpen:
             return
         self._connections[path] = connection
 
-    def prepare_run(self, run_id: str) -> None:
-        """Create the run's event database in WAL mode before Dagster creates its tables there.
+    @contextlib.contextmanager
+    def creating_run(self, run_id: str) -> Iterator[None]:
+        """Around the creation of run `run_id`: its event database is created in WAL mode first,
+        and removed again if the run is not created (a run config Dagster refuses).
 
         Dagster switches a new run database to WAL only after creating its ~20 tables and
         indexes, each its own transaction in rollback-journal mode (a journal file created,
         synced and deleted, the folder synced): about 60 fsyncs per run. In WAL mode each is one.
         The tables, indexes and their alembic stamp are Dagster's, as before.
         """
-        if self._event_log is None:
-            return
-        path = self._event_log.path_for_shard(run_id)
-        if os.path.exists(path):
+        path = self._event_log.path_for_shard(run_id) if self._event_log else None
+        created = path is not None and not os.path.exists(path) and self._create_wal(path)
+        if not created:
             self.keep(path)
-            return
+        try:
+            yield
+        except BaseException:
+            if created and path:
+                self._connections.pop(path).close()
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path + suffix)
+            raise
+
+    def _create_wal(self, path: str) -> bool:
         try:
             connection = sqlite3.connect(path, timeout=1.0)
             connection.execute("PRAGMA journal_mode=WAL").fetchall()
             connection.execute("PRAGMA schema_version").fetchall()
         except sqlite3.Error:
-            return
+            return False
         self._connections[path] = connection
+        return True
 
     def close(self) -> None:
         if event.contains(Engine, "connect", self._on_connect):
