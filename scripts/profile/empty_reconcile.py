@@ -27,12 +27,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "subscription-pipeline"
 # The CLI of another checkout: the editable install's import hook is dropped so that DIR wins.
+# main() reads sys.argv, as the installed script's does (it behaves as the program then).
 FROM_SOURCE = """
 import sys
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
 sys.path.insert(0, sys.argv.pop(1))
 from subscription_pipeline.cli import main
-sys.exit(main(sys.argv[1:]))
+sys.exit(main())
 """
 
 

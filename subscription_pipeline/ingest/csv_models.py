@@ -10,11 +10,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from subscription_pipeline.ingest.csv_read import MAX_VALUE_CHARS
 from subscription_pipeline.vocabulary import CSV_STATUS_SPELLINGS
-
-# The longest CSV cell read, in characters. Far above any valid key or status (an email has at
-# most 254); a consent text longer than this is not one a person read.
-MAX_VALUE_CHARS = 4096
 
 
 class RowIdentifierModel(pa.DataFrameModel):

@@ -18,6 +18,10 @@ from subscription_pipeline.ingest.csv_errors import UploadRejected
 from subscription_pipeline.ingest.csv_fallback import check_row_count, read_records
 from subscription_pipeline.ingest.csv_fast import read_fast
 
+# The longest CSV cell read, in characters. Far above any valid key or status (an email has at
+# most 254); a consent text longer than this is not one a person read.
+MAX_VALUE_CHARS = 4096
+
 
 @dataclass(frozen=True)
 class RawUpload:

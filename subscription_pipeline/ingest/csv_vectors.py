@@ -33,15 +33,7 @@ import polars as pl
 from subscription_pipeline.errors import RecordError
 from subscription_pipeline.ingest.csv_evidence import trimmed_or_null
 from subscription_pipeline.ingest.csv_header import CsvLayout
-from subscription_pipeline.ingest.csv_models import (
-    MAX_VALUE_CHARS,
-    RowIdentifierModel,
-    RowValueModel,
-    StatusCellModel,
-    VectorKeyModel,
-    failing_rows,
-)
-from subscription_pipeline.ingest.csv_read import field_column
+from subscription_pipeline.ingest.csv_read import MAX_VALUE_CHARS, field_column
 from subscription_pipeline.vocabulary import CSV_STATUS_SPELLINGS
 
 # (kind 'email' | 'phone', distinct raw values) -> raw, normalized (NULL if invalid), error_message
@@ -175,6 +167,13 @@ def _failures(
     """Every failure as (row_number, vector, error_code, error_message, rank)."""
     # Here, not at the top: pandera (and pandas under it) cost a second to import, and only
     # the validation of an upload's rows needs them.
+    from subscription_pipeline.ingest.csv_models import (
+        RowIdentifierModel,
+        RowValueModel,
+        StatusCellModel,
+        VectorKeyModel,
+        failing_rows,
+    )
 
     identified = rows.select("row_number", has_identifier=_has_identifier(layout))
     missing = failing_rows(RowIdentifierModel, identified, "has_identifier").select(

@@ -7,6 +7,7 @@ the report downstream then do not run. A warning where it would not (history, re
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
@@ -14,21 +15,22 @@ import duckdb
 from subscription_pipeline.orchestration.automation import WITH_ITS_ASSET
 from subscription_pipeline.orchestration.previews import mask_contacts
 from subscription_pipeline.orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from subscription_pipeline.quality import (
-    CheckResult,
-    check_accounting,
-    check_state_key_unique,
-    check_vocabulary,
-    validate_table,
-)
-from subscription_pipeline.quality.result import failures_table
+
+if TYPE_CHECKING:
+    from subscription_pipeline.quality.result import CheckResult
+
+# The quality package is imported when a check runs: its pandera models (and pandas under
+# them) cost half a second, which loading the definitions for a run without checks never pays.
+Rule = Callable[[duckdb.DuckDBPyConnection], "CheckResult"]
 
 
 def to_dagster(
-    result: CheckResult, severity: dg.AssetCheckSeverity, key: dg.AssetCheckKey
+    result: "CheckResult", severity: dg.AssetCheckSeverity, key: dg.AssetCheckKey
 ) -> dg.AssetCheckResult:
     # The summary's first paragraph only: its failure table would name contacts; the table
     # below is the same with contacts masked (the check's metadata lives in the event log).
+    from subscription_pipeline.quality.result import failures_table
+
     metadata: dict[str, dg.MetadataValue] = {
         "summary": dg.MetadataValue.md(result.summary.split("\n\n")[0]),
         "rows_checked": dg.MetadataValue.int(result.rows_checked),
@@ -51,7 +53,7 @@ def to_dagster(
 class QualityCheck:
     name: str
     asset: str
-    rule: Callable[[duckdb.DuckDBPyConnection], CheckResult]
+    rule: Rule
     blocking: bool
     description: str
 
@@ -64,29 +66,45 @@ class QualityCheck:
         return dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN
 
 
-def _schema_of(table: str) -> Callable[[duckdb.DuckDBPyConnection], CheckResult]:
-    return lambda con: validate_table(con, table)
+def _rule(name: str) -> Rule:
+    """The rule `name` of `subscription_pipeline.quality`, imported when the check runs."""
+
+    def run(con: duckdb.DuckDBPyConnection) -> "CheckResult":
+        from subscription_pipeline import quality
+
+        return getattr(quality, name)(con)
+
+    return run
+
+
+def _schema_of(table: str) -> Rule:
+    def run(con: duckdb.DuckDBPyConnection) -> "CheckResult":
+        from subscription_pipeline.quality import validate_table
+
+        return validate_table(con, table)
+
+    return run
 
 
 QUALITY_CHECKS = (
     QualityCheck(
         "state_key_unique",
         "subscription_state",
-        check_state_key_unique,
+        _rule("check_state_key_unique"),
         blocking=True,
         description="One row per (channel, contact, subscription_group), NULL group included.",
     ),
     QualityCheck(
         "statuses_in_vocabulary",
         "subscription_state",
-        check_vocabulary,
+        _rule("check_vocabulary"),
         blocking=True,
         description="No status, channel, outcome or reason outside the product's vocabulary.",
     ),
     QualityCheck(
         "inputs_accounted_for",
         "subscription_state",
-        check_accounting,
+        _rule("check_accounting"),
         blocking=True,
         description="Every file: rows in = applied + ignored + duplicate + rejected + suppressed.",
     ),

@@ -15,6 +15,8 @@ file and covered by tests/test_runs_in_ui.py.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,6 +27,7 @@ from dagster._core.remote_origin import RemoteRepositoryOrigin
 from dagster._core.workspace.load import location_origin_from_module_name
 
 from subscription_pipeline.orchestration.instance import DEFINITIONS_MODULE
+from subscription_pipeline.orchestration.sqlite_files import SqliteFilesKeptOpen
 
 DEFINITIONS_ATTRIBUTE = "defs"
 # The name Dagster gives the one repository a `Definitions` object makes.
@@ -54,19 +57,24 @@ def execute_job_run(
     run_config: Mapping[str, object],
     tags: Mapping[str, str],
     execution: Mapping[str, object],
+    kept_open: SqliteFilesKeptOpen | None = None,
 ) -> LaunchedRun:
     """Create the run with its remote and code origins, then execute it here; never raises on a
-    step failure (the run records it)."""
+    step failure (the run records it). `kept_open`: the instance's SQLite files held open by the
+    caller (orchestration/sqlite_files.py), which then also prepares the run's own."""
     job = _repository().get_reconstructable_job(job_name)
     job_def = job.get_definition()
     config = {**run_config, **execution}
-    run = instance.create_run_for_job(
-        job_def=job_def,
-        run_config=config,
-        tags={**job_def.run_tags, **tags},
-        remote_job_origin=remote_repository_origin().get_job_origin(job_name),
-        job_code_origin=job.get_python_origin(),
-    )
+    run_id = str(uuid.uuid4())  # as Dagster makes them
+    with kept_open.creating_run(run_id) if kept_open else contextlib.nullcontext():
+        run = instance.create_run_for_job(
+            run_id=run_id,
+            job_def=job_def,
+            run_config=config,
+            tags={**job_def.run_tags, **tags},
+            remote_job_origin=remote_repository_origin().get_job_origin(job_name),
+            job_code_origin=job.get_python_origin(),
+        )
     result = execute_run(job, run, instance, raise_on_error=False)
     errors = [
         event.step_failure_data.error.message.strip()

@@ -23,6 +23,10 @@ from subscription_pipeline.orchestration.executors import broker_url, execution_
 from subscription_pipeline.orchestration.instance import open_instance
 from subscription_pipeline.orchestration.partitions import UPLOAD_PARTITIONS_NAME
 from subscription_pipeline.orchestration.pending import PendingInputs, find_pending
+from subscription_pipeline.orchestration.sqlite_files import (
+    SqliteFilesKeptOpen,
+    sqlite_files_kept_open,
+)
 from subscription_pipeline.resolve.engine import FULL_REBUILD_MIN_VECTORS
 from subscription_pipeline.warehouse.connection import connect
 
@@ -110,6 +114,7 @@ def run_job(
     warehouse: Path,
     partition_range: tuple[str, str] | None = None,
     executor: str = "in_process",
+    kept_open: SqliteFilesKeptOpen | None = None,
 ) -> RunRecord:
     # Imported here: it loads the definitions (every asset's modules), which a reconcile with
     # nothing to do never needs.
@@ -118,7 +123,14 @@ def run_job(
     tags = {LAUNCHED_BY_TAG: "reconcile", PID_TAG: str(os.getpid()), WAREHOUSE_TAG: str(warehouse)}
     if partition_range:
         tags |= {RANGE_START_TAG: partition_range[0], RANGE_END_TAG: partition_range[1]}
-    launched = execute_job_run(instance, job_name, run_config, tags, execution_config(executor))
+    launched = execute_job_run(
+        instance,
+        job_name,
+        run_config,
+        tags,
+        execution_config(executor),
+        kept_open=kept_open,
+    )
     label = f"{partition_range[0]}..{partition_range[1]}" if partition_range else "-"
     return RunRecord(job_name, label, launched.run_id, launched.success, "; ".join(launched.errors))
 
@@ -272,14 +284,37 @@ def _run_checked(
     warehouse: Path,
     partition_range: tuple[str, str] | None,
     executor: str,
+    kept_open: SqliteFilesKeptOpen | None = None,
 ) -> None:
-    record = run_job(instance, job_name, config, warehouse, partition_range, executor)
+    record = run_job(instance, job_name, config, warehouse, partition_range, executor, kept_open)
     result.runs.append(record)
     if not record.success:
         raise ReconcileFailed(
             f"run {record.run_id} of job {job_name} ({record.partitions}) failed: "
             f"{record.error or 'see its logs in the Dagster UI'}"
         )
+
+
+def plan_runs(
+    instance: dg.DagsterInstance, pending: PendingInputs, executor: str
+) -> list[tuple[str, tuple[str, str] | None]]:
+    """The runs to launch in order, (job, partition range): ingestion, then the resolution."""
+    known = set(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
+    new = [name for name in pending.uploads if name not in known]
+    if new:
+        instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, new)
+    order = list(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
+    planned: list[tuple[str, tuple[str, str] | None]] = []
+    if executor == "in_process":
+        planned += [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
+        planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
+        planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
+    elif pending.uploads or pending.log_days or pending.inbox_days:
+        # Parallel engines: one step per partition off the warehouse, then one loading step.
+        planned.append((STAGED_JOB, None))
+    # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
+    planned.append((RESOLVE_JOB, None))
+    return planned
 
 
 def run_partitions(
@@ -317,34 +352,36 @@ def run_partitions(
             record_nothing_to_do(instance, warehouse)
             result.nothing_to_do = True
             return result
-        known = set(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
-        new = [name for name in pending.uploads if name not in known]
-        if new:
-            instance.add_dynamic_partitions(UPLOAD_PARTITIONS_NAME, new)
-        order = list(instance.get_dynamic_partitions(UPLOAD_PARTITIONS_NAME))
-        planned: list[tuple[str, tuple[str, str] | None]] = []
-        if executor == "in_process":
-            planned += [("ingest_uploads", r) for r in contiguous_ranges(pending.uploads, order)]
-            planned += [("ingest_event_logs", r) for r in day_ranges(pending.log_days)]
-            planned += [("ingest_api_inbox", r) for r in day_ranges(pending.inbox_days)]
-        elif pending.uploads or pending.log_days or pending.inbox_days:
-            # Parallel engines: one step per partition off the warehouse, then one loading step.
-            planned.append((STAGED_JOB, None))
-        # The resolution always runs: it also finishes vectors left dirty by an interrupted run.
-        planned.append((RESOLVE_JOB, None))
-        for job_name, partition_range in planned:
-            # Decided once ingestion queued its vectors: bucket steps first when many wait.
-            if (
-                job_name == RESOLVE_JOB
-                and executor != "in_process"
-                and resolve_in_bucket_steps(warehouse, resolution_bucket_steps())
-            ):
-                config = run_config | bucket_steps_config(resolution_bucket_steps())
+        with sqlite_files_kept_open(instance) as kept_open:
+            for job_name, partition_range in plan_runs(instance, pending, executor):
+                # Decided once ingestion queued its vectors: bucket steps first when many wait.
+                if (
+                    job_name == RESOLVE_JOB
+                    and executor != "in_process"
+                    and resolve_in_bucket_steps(warehouse, resolution_bucket_steps())
+                ):
+                    config = run_config | bucket_steps_config(resolution_bucket_steps())
+                    _run_checked(
+                        result,
+                        instance,
+                        RESOLVE_IN_BUCKETS_JOB,
+                        config,
+                        warehouse,
+                        None,
+                        executor,
+                        kept_open,
+                    )
+                config = run_config
+                if job_name == STAGED_JOB:
+                    config = run_config | staged_config(pending)
                 _run_checked(
-                    result, instance, RESOLVE_IN_BUCKETS_JOB, config, warehouse, None, executor
+                    result,
+                    instance,
+                    job_name,
+                    config,
+                    warehouse,
+                    partition_range,
+                    executor,
+                    kept_open,
                 )
-            config = run_config
-            if job_name == STAGED_JOB:
-                config = run_config | staged_config(pending)
-            _run_checked(result, instance, job_name, config, warehouse, partition_range, executor)
     return result
