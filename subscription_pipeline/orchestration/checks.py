@@ -66,24 +66,20 @@ class QualityCheck:
         return dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN
 
 
-def _rule(name: str) -> Rule:
-    """The rule `name` of `subscription_pipeline.quality`, imported when the check runs."""
+def _rule(name: str, *args: str) -> Rule:
+    """The rule `name` of `subscription_pipeline.quality` (called with the connection, then
+    `args`), imported when the check runs."""
 
     def run(con: duckdb.DuckDBPyConnection) -> "CheckResult":
         from subscription_pipeline import quality
 
-        return getattr(quality, name)(con)
+        return getattr(quality, name)(con, *args)
 
     return run
 
 
 def _schema_of(table: str) -> Rule:
-    def run(con: duckdb.DuckDBPyConnection) -> "CheckResult":
-        from subscription_pipeline.quality import validate_table
-
-        return validate_table(con, table)
-
-    return run
+    return _rule("validate_table", table)
 
 
 QUALITY_CHECKS = (
