@@ -355,22 +355,20 @@ def run_partitions(
         with sqlite_files_kept_open(instance) as kept_open:
             for job_name, partition_range in plan_runs(instance, pending, executor):
                 # Decided once ingestion queued its vectors: bucket steps first when many wait.
-                if (
-                    job_name == RESOLVE_JOB
-                    and executor != "in_process"
-                    and resolve_in_bucket_steps(warehouse, resolution_bucket_steps())
-                ):
-                    config = run_config | bucket_steps_config(resolution_bucket_steps())
-                    _run_checked(
-                        result,
-                        instance,
-                        RESOLVE_IN_BUCKETS_JOB,
-                        config,
-                        warehouse,
-                        None,
-                        executor,
-                        kept_open,
-                    )
+                if job_name == RESOLVE_JOB and executor != "in_process":
+                    buckets = resolution_bucket_steps()
+                    if resolve_in_bucket_steps(warehouse, buckets):
+                        config = run_config | bucket_steps_config(buckets)
+                        _run_checked(
+                            result,
+                            instance,
+                            RESOLVE_IN_BUCKETS_JOB,
+                            config,
+                            warehouse,
+                            None,
+                            executor,
+                            kept_open,
+                        )
                 config = run_config
                 if job_name == STAGED_JOB:
                     config = run_config | staged_config(pending)
