@@ -46,7 +46,7 @@ def summarize(warehouse: Path) -> str:
             "SELECT error_code, count(*) FROM rejections GROUP BY ALL ORDER BY 2 DESC, 1"
         ).fetchall()
         blocked = con.execute(
-            "SELECT outcome, reason, count(*) FROM subscription_history "
+            "SELECT outcome, reason, count(*) FROM history_steps "
             "WHERE outcome <> 'applied' GROUP BY ALL ORDER BY ALL"
         ).fetchall()
     finally:

@@ -60,7 +60,7 @@ def create_state(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
 
 
 def clear_history(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM subscription_history")
+    con.execute("DELETE FROM history_steps")
 
 
 def replace_state(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:

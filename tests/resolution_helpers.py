@@ -42,7 +42,7 @@ def obs(
         row_number = _log_line(message_id)
     else:
         partition, source_file, message_id, source = LOG_DAY, f"api/{LOG_DAY}.jsonl", None, str(ref)
-        row_number = None
+        row_number = _inbox_entry(source)
     return {
         "source_kind": kind,
         "partition_key": partition,
@@ -63,11 +63,18 @@ def obs(
 
 
 _LOG_LINES: dict[str, int] = {}
+_INBOX_ENTRIES: dict[str, int] = {}
+_LEDGER_KIND = {"csv": "csv", "event": "event_log", "keyword": "event_log", "api": "api"}
 
 
 def _log_line(message_id: str) -> int:
     # One line per messageId, so that no observation is a duplicate copy of another message.
     return _LOG_LINES.setdefault(message_id, len(_LOG_LINES) + 1)
+
+
+def _inbox_entry(request_id: str) -> int:
+    # One inbox entry (its `seq`) per request id: the record its evidence belongs to.
+    return _INBOX_ENTRIES.setdefault(request_id, len(_INBOX_ENTRIES) + 1)
 
 
 def insert_observations(
@@ -83,6 +90,7 @@ def insert_observations(
         + ", ".join(row_sql for _ in rows),
         [r[c] for r in rows for c in OBSERVATION_COLUMNS],
     )
+    _insert_evidence(con, rows)
     lines = sorted(
         {
             (r["partition_key"], r["source_file"], r["row_number"], r["message_id"])
@@ -104,6 +112,27 @@ def insert_observations(
         con.execute(
             "INSERT INTO dirty_vectors VALUES " + ", ".join("(?, ?)" for _ in vectors),
             [value for vector in vectors for value in vector],
+        )
+
+
+def _insert_evidence(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Each record's evidence once, as ingestion stores it (record_evidence)."""
+    records: dict[tuple, str] = {}
+    for r in rows:
+        if r["evidence"] is None:
+            continue
+        kind = _LEDGER_KIND[r["source_kind"]]
+        key = (kind, r["partition_key"], r["source_file"], r["row_number"])
+        assert records.setdefault(key, r["evidence"]) == r["evidence"], "one evidence per record"
+    if records:
+        # A record stored by an earlier call keeps its row, as a partition is stored once.
+        con.execute(
+            "INSERT INTO record_evidence SELECT v.* FROM (VALUES "
+            + ", ".join("(?, ?, ?, ?, ?)" for _ in records)
+            + ") v (source_kind, partition_key, source_file, row_number, evidence) "
+            "ANTI JOIN record_evidence e "
+            "ON e.source_file = v.source_file AND e.row_number = v.row_number",
+            [value for key, evidence in records.items() for value in (*key, evidence)],
         )
 
 

@@ -115,7 +115,7 @@ def test_explain_of_a_stop_shows_the_text_and_the_number_it_was_sent_to(con) -> 
 
 def test_evidence_does_not_change_the_state(con, tmp_path: Path) -> None:
     before = con.execute("SELECT * FROM subscription_state ORDER BY ALL").fetchall()
-    con.execute("UPDATE observations SET evidence = NULL")
+    con.execute("UPDATE record_evidence SET evidence = NULL")
     resolve_all(con)
     assert con.execute("SELECT * FROM subscription_state ORDER BY ALL").fetchall() == before
     assert con.execute(

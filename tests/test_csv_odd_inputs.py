@@ -122,7 +122,8 @@ def test_consent_columns_are_evidence_not_unknown_columns(tmp_path: Path) -> Non
     entry = ingest(con, tmp_path, "consent.csv")
     assert (entry.status, entry.applied, entry.rejected) == ("ingested", 2, 0)
     found = con.execute(
-        "SELECT row_number, channel, evidence FROM observations ORDER BY row_number, channel"
+        "SELECT row_number, o.channel, e.evidence FROM observations o "
+        "JOIN record_evidence e USING (source_file, row_number) ORDER BY row_number, o.channel"
     ).fetchall()
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     first = {
@@ -148,7 +149,7 @@ def test_evidence_without_consent_columns(tmp_path: Path) -> None:
     )
     con = open_warehouse(tmp_path)
     ingest(con, tmp_path, "plain.csv")
-    evidence = con.execute("SELECT evidence FROM observations").fetchall()[0][0]
+    [(evidence,)] = con.execute("SELECT evidence FROM record_evidence").fetchall()
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert evidence == f'{{"file":"plain.csv","sha256":"{sha}","row":1}}'
 

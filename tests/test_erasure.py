@@ -122,7 +122,7 @@ def test_forget_removes_the_contact_from_every_table_and_written_file(landing) -
     tables, files = _search(data_dir, warehouse)
     # Before: the contact is everywhere the issue lists.
     found_tables = {table for table, _, _ in tables}
-    assert {"observations", "subscription_state", "subscription_history"} <= found_tables
+    assert {"observations", "subscription_state", "history_steps"} <= found_tables
     assert {"normalized_identifiers", "rejections"} & found_tables
     names = {path.relative_to(data_dir).parts[0] for path in files}
     assert {"exports", "reports", "snapshot", "inbox"} <= names

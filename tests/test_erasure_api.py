@@ -92,7 +92,7 @@ def test_an_erased_contact_is_suppressed_by_the_service_at_once(data_dir: Path) 
             "SELECT rows_in, applied, rejected, suppressed FROM input_ledger"
         ).fetchall()
         contacts = con.execute("SELECT DISTINCT contact FROM observations").fetchall()
-        evidence = con.execute("SELECT evidence FROM observations").fetchall()
+        evidence = con.execute("SELECT evidence FROM record_evidence").fetchall()
     finally:
         con.close()
     # Three entries: bob applied, both ann entries suppressed (one purged, one never stored).

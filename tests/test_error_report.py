@@ -77,7 +77,7 @@ def test_report_includes_blocked_outcomes(tmp_path: Path) -> None:
     # Rows as the resolution writes them (contract columns this report reads).
     con.execute(
         """
-        INSERT INTO subscription_history (channel, contact, replay_step, effective_at,
+        INSERT INTO history_steps (channel, contact, replay_step, effective_at,
             source_kind, source, source_file, row_number, observed_status, outcome, reason,
             locked_after)
         VALUES ('sms', '+16502530000', 2, TIMESTAMP '2024-01-01', 'csv', 'up.csv',
@@ -100,7 +100,7 @@ def test_report_without_a_history_table(tmp_path: Path) -> None:
     write_upload(tmp_path, "up.csv", csv_text(HEADER, ROWS))
     con = open_warehouse(tmp_path)
     ingest(con, tmp_path, "up.csv")
-    con.execute("DROP TABLE IF EXISTS subscription_history")
+    con.execute("DROP TABLE IF EXISTS history_steps")
     lines = _read(write_error_report(con, tmp_path, "up.csv", tmp_path / "reports"))
     assert len(lines) == 4
 
@@ -153,7 +153,7 @@ def test_refresh_rewrites_a_report_only_when_its_errors_or_upload_change(tmp_pat
 
     # A blocked outcome of one of its rows appears: the report is rewritten with it.
     con.execute(
-        "INSERT INTO subscription_history (channel, contact, subscription_group, replay_step, "
+        "INSERT INTO history_steps (channel, contact, subscription_group, replay_step, "
         "effective_at, source_kind, source, row_number, observed_status, outcome, reason, "
         "locked_after) VALUES ('sms', '+16502530000', NULL, 2, TIMESTAMP '2024-03-15', 'csv', "
         "'up.csv', 1, 'subscribed', 'blocked', 'UNABLE_TO_SUBSCRIBE', true)"
@@ -162,7 +162,7 @@ def test_refresh_rewrites_a_report_only_when_its_errors_or_upload_change(tmp_pat
     assert "UNABLE_TO_SUBSCRIBE" in [line["error_code"] for line in _read(path)]
 
     # The upload fixed in place and re-ingested: the stale report goes away.
-    con.execute("DELETE FROM subscription_history")
+    con.execute("DELETE FROM history_steps")
     write_upload(tmp_path, "up.csv", csv_text(HEADER, ROWS[:1]))
     ingest(con, tmp_path, "up.csv")
     assert refresh_error_reports(con, tmp_path, uploads, reports) == ([], 1)

@@ -226,7 +226,8 @@ def test_evidence_is_kept_with_each_observation(con, tmp_path: Path) -> None:
     ingest_day(con, tmp_path)
 
     rows = con.sql(
-        "SELECT source_kind, subscription_group, evidence FROM observations ORDER BY ALL"
+        "SELECT o.source_kind, o.subscription_group, e.evidence FROM observations o "
+        "JOIN record_evidence e USING (source_file, row_number) ORDER BY ALL"
     ).fetchall()
     event_evidence = {
         "message_id": "m1",

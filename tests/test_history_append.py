@@ -35,7 +35,7 @@ LATE = obs("event", "email", BOB, "unsubscribed", datetime(2024, 1, 2, 9), ref="
 def rowids(con, contact: str) -> dict[int, int]:
     return dict(
         con.execute(
-            "SELECT replay_step, rowid FROM subscription_history WHERE contact = ?", [contact]
+            "SELECT replay_step, rowid FROM history_steps WHERE contact = ?", [contact]
         ).fetchall()
     )
 

@@ -81,7 +81,7 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     create_state(con, STATE)
     clear_history(con)
     con.executemany(
-        f"INSERT INTO subscription_history VALUES ({', '.join('?' * 17)}, NULL)", HISTORY
+        f"INSERT INTO history_steps VALUES ({', '.join('?' * 17)})", HISTORY
     )
     write_ledger_entry(con, GOOD_UPLOAD)
     write_ledger_entry(con, GOOD_LOG)
@@ -131,8 +131,8 @@ def test_state_model_catches_row_rules(con) -> None:
 
 def test_history_model_catches_inconsistent_steps(con) -> None:
     con.execute(
-        "UPDATE subscription_history SET reason = NULL WHERE outcome = 'blocked'; "
-        "UPDATE subscription_history SET status_after = 'subscribed' WHERE replay_step = 3"
+        "UPDATE history_steps SET reason = NULL WHERE outcome = 'blocked'; "
+        "UPDATE history_steps SET status_after = 'subscribed' WHERE replay_step = 3"
     )
     result = validate_table(con, "subscription_history")
     checks = set(result.failures["check"].to_list())
@@ -175,15 +175,15 @@ def test_key_uniqueness_treats_null_group_as_a_value(con) -> None:
 
 def test_vocabulary_over_every_table(con) -> None:
     con.execute("UPDATE subscription_state SET status = 'SUBSCRIBED' WHERE contact LIKE 'bob%'")
-    con.execute("UPDATE subscription_history SET reason = 'BECAUSE' WHERE outcome = 'blocked'")
-    con.execute("UPDATE subscription_history SET outcome = 'maybe' WHERE replay_step = 1")
+    con.execute("UPDATE history_steps SET reason = 'BECAUSE' WHERE outcome = 'blocked'")
+    con.execute("UPDATE history_steps SET outcome = 'maybe' WHERE replay_step = 1")
     con.execute("UPDATE rejections SET error_code = 'OOPS' WHERE row_number = 9")
     result = check_vocabulary(con)
     assert not result.passed
     assert sorted(result.failures.rows()) == [
+        ("history_steps", "outcome", "maybe", 2),
+        ("history_steps", "reason", "BECAUSE", 1),
         ("rejections", "error_code", "OOPS", 1),
-        ("subscription_history", "outcome", "maybe", 2),
-        ("subscription_history", "reason", "BECAUSE", 1),
         ("subscription_state", "status", "SUBSCRIBED", 1),
     ]
 

@@ -88,7 +88,7 @@ def test_a_contact_erased_after_the_export_does_not_come_back(tmp_path) -> None:
     for bucket in plan.remaining:
         fan_out.compute_bucket(tmp_path, bucket)
     # As an erasure does between the export and the load: the contact's rows are deleted.
-    for table in ("observations", "dirty_vectors", "subscription_state", "subscription_history"):
+    for table in ("observations", "dirty_vectors", "subscription_state", "history_steps"):
         con.execute(f"DELETE FROM {table} WHERE contact = 'c7@example.com'")  # names above
     fan_out.load_buckets(con, tmp_path)
     for table in ("subscription_state", "subscription_history"):

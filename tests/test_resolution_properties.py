@@ -84,7 +84,9 @@ def observations(draw: st.DrawFn, focus: str) -> dict[str, Any]:
 
 def _evidence(kind: str, ref: str, row: int) -> str | None:
     """Evidence belongs to a record (a CSV row, a message, a request), as ingestion stores it;
-    some records have none. The engine must carry it to the history and never decide by it."""
+    some records have none. The history must show it and the engine never decide by it."""
+    if kind != "csv":
+        row = 0  # a message's or a request's record is its ref alone
     if (len(ref) + row) % 3 == 0:
         return None
     return json.dumps({"ip": f"203.0.113.{row}", "ref": ref, "kind": kind})

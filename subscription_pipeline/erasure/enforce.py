@@ -142,6 +142,12 @@ def _leave_out(con: duckdb.DuckDBPyConnection, file: StoredFile) -> int:
         file.observations,
     )
     (rows,) = con.execute("SELECT count(*) FROM _suppressed_rows").fetchone()
+    # A row left out whole keeps no evidence either.
+    con.execute(
+        "DELETE FROM record_evidence WHERE source_kind = ? AND partition_key = ? "
+        "AND source_file = ? AND row_number IN (SELECT row_number FROM _suppressed_rows)",
+        file.ledger,
+    )
     contacts = "SELECT DISTINCT contact FROM _suppressed_obs"
     # What else of this file named them: its rejected parts, the spellings cached.
     con.execute(

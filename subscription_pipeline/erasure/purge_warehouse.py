@@ -111,6 +111,11 @@ def _erase_observations(con: duckdb.DuckDBPyConnection, contact: str) -> tuple[i
         "WHERE r.ledger_kind = 'event_log' AND m.source_file = r.source_file "
         "AND m.line_number = r.row_number"
     )
+    # A record with nothing left keeps no evidence (its IP, user agent, words).
+    con.execute(
+        "DELETE FROM record_evidence e USING _erase_records r "
+        "WHERE e.source_file = r.source_file AND e.row_number = r.row_number"
+    )
     (records,) = con.execute("SELECT count(*) FROM _erase_records").fetchone()
     con.execute("DROP TABLE _erase_records")
     con.execute("DROP TABLE _erase_obs")

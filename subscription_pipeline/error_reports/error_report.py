@@ -46,7 +46,7 @@ _BLOCKED_SQL = """
                coalesce(' group ' || subscription_group, ''), reason
            ) AS error_message,
            1 AS rank
-    FROM subscription_history
+    FROM history_steps
     WHERE source_kind = ? AND source = ? AND outcome = 'blocked'
 """
 
@@ -68,7 +68,7 @@ def upload_errors(con: duckdb.DuckDBPyConnection, file_name: str) -> pl.DataFram
     sql, params = _REJECTIONS_SQL, [SOURCE_KIND, file_name]
     sql += " UNION ALL " + _SUPPRESSED_SQL
     params += [SOURCE_KIND, file_name]
-    if _has_table(con, "subscription_history"):
+    if _has_table(con, "history_steps"):
         sql += " UNION ALL " + _BLOCKED_SQL
         params += [SOURCE_KIND, file_name]
     frame = con.sql(sql, params=params).pl()
@@ -132,7 +132,7 @@ _FINGERPRINTS_SQL = """
         UNION ALL
         SELECT source, hash(row_number, reason, channel, contact, subscription_group,
                             observed_status)
-        FROM subscription_history WHERE source_kind = ? AND outcome = 'blocked'
+        FROM history_steps WHERE source_kind = ? AND outcome = 'blocked'
         UNION ALL
         SELECT partition_key, hash(row_number, channel, 'SUPPRESSED')
         FROM suppressed_records WHERE source_kind = ?
@@ -150,7 +150,7 @@ _FINGERPRINTS_SQL = """
 def error_fingerprints(con: duckdb.DuckDBPyConnection, file_names: list[str]) -> dict[str, str]:
     """Per upload, a digest of what its report is made of (its errors, its content), computed
     for all uploads in one pass over rejections and history."""
-    if not _has_table(con, "subscription_history"):
+    if not _has_table(con, "history_steps"):
         return {}
     rows = con.execute(
         _FINGERPRINTS_SQL, [SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, file_names]

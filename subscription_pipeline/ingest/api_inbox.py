@@ -184,13 +184,26 @@ def store_inbox_outcome(con: duckdb.DuckDBPyConnection, outcome: InboxOutcome) -
             """
             INSERT INTO observations (
                 source_kind, partition_key, source_file, row_number, message_id, source,
-                channel, contact, subscription_group, status, effective_at, evidence
+                channel, contact, subscription_group, status, effective_at
             )
             SELECT 'api', ?, ?, row_number, NULL, source, channel, contact, subscription_group,
-                   status, effective_at, evidence
+                   status, effective_at
             FROM _inbox_rows
             """,
             [key, entry.source_file],
+        )
+        # An entry's observations all carry the entry's evidence: it is stored once per entry.
+        con.execute(
+            """
+            INSERT INTO record_evidence (
+                source_kind, partition_key, source_file, row_number, evidence
+            )
+            SELECT ?, ?, ?, row_number, any_value(evidence)
+            FROM _inbox_rows
+            WHERE evidence IS NOT NULL
+            GROUP BY row_number
+            """,
+            [SOURCE_KIND, key, entry.source_file],
         )
     finally:
         con.unregister("_inbox_rows")

@@ -70,14 +70,26 @@ def store_outcome(con: duckdb.DuckDBPyConnection, outcome: UploadOutcome) -> Led
         """
         INSERT INTO observations (
             source_kind, partition_key, source_file, row_number, message_id, source, channel,
-            contact, subscription_group, status, effective_at, received_at, user_id, anonymous_id,
-            evidence
+            contact, subscription_group, status, effective_at, received_at, user_id, anonymous_id
         )
         SELECT ?, ?, ?, row_number, NULL, ?, channel, contact, subscription_group, status,
-               ?, NULL, user_id, anonymous_id, evidence
+               ?, NULL, user_id, anonymous_id
         FROM csv_upload_frame
         """,
         [SOURCE_KIND, key, source_file, key, entry.uploaded_at],
+    )
+    # A row's vectors all carry the row's evidence: it is stored once per row.
+    _insert_frame(
+        con,
+        outcome.observations,
+        """
+        INSERT INTO record_evidence (source_kind, partition_key, source_file, row_number, evidence)
+        SELECT ?, ?, ?, row_number, any_value(evidence)
+        FROM csv_upload_frame
+        WHERE evidence IS NOT NULL
+        GROUP BY row_number
+        """,
+        [SOURCE_KIND, key, source_file],
     )
     _insert_frame(
         con,

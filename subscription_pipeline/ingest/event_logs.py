@@ -274,6 +274,7 @@ def ingest_log_day(
             clear_partition(con, SOURCE_KIND, day)
             for name in (
                 "insert_observations",
+                "insert_evidence",
                 "insert_rejections",
                 "insert_warnings",
                 "insert_log_messages",

@@ -350,50 +350,62 @@ LEFT JOIN (
 
 -- name: insert_observations
 -- The channel itself, then one row per group; every copy of a message is stored, the
--- effective_observations view keeps the winner. The evidence JSON is built here, once per stored
--- line, from the line's fields (a keyword's adds the message as received: body, from, to).
+-- effective_observations view keeps the winner.
 INSERT INTO observations (
     source_kind, partition_key, source_file, row_number, message_id, source, channel, contact,
-    subscription_group, status, effective_at, received_at, user_id, anonymous_id, evidence
+    subscription_group, status, effective_at, received_at, user_id, anonymous_id
 )
 WITH good AS MATERIALIZED (
-    SELECT
-        j.*,
-        '{' || concat_ws(
-            ',',
-            _log_evidence_field('message_id', j.message_id),
-            _log_evidence_field('user_id', j.user_id),
-            _log_evidence_field('anonymous_id', j.anonymous_id),
-            _log_evidence_field('ip', l.ip),
-            _log_evidence_field('user_agent', l.user_agent),
-            _log_evidence_field('page_url', l.page_url),
-            _log_evidence_field('page_path', l.page_path),
-            _log_evidence_field('library', l.library),
-            CASE WHEN j.source_kind = 'keyword' THEN nullif(concat_ws(
-                ',',
-                _log_evidence_field('body', l.body),
-                _log_evidence_field('from', l.sender_raw),
-                _log_evidence_field('to', l.recipient_raw)
-            ), '') END
-        ) || '}' AS evidence
-    FROM _log_judged j
-    JOIN _log_lines l USING (source_file, line_number)
-    WHERE j.error_code IS NULL
+    SELECT * FROM _log_judged WHERE error_code IS NULL
 ),
 grouped AS (
     SELECT * EXCLUDE (groups), unnest(groups) AS g FROM good
 )
 SELECT
     source_kind, $day, source_file, line_number, message_id, message_id, channel, contact,
-    NULL, status, effective_at, received_at, user_id, anonymous_id, evidence
+    NULL, status, effective_at, received_at, user_id, anonymous_id
 FROM good
 UNION ALL
 SELECT
     g.source_kind, $day, g.source_file, g.line_number, g.message_id, g.message_id, g.channel,
-    g.contact, trim(g.g.name), s.value, g.effective_at, g.received_at, g.user_id, g.anonymous_id,
-    g.evidence
+    g.contact, trim(g.g.name), s.value, g.effective_at, g.received_at, g.user_id, g.anonymous_id
 FROM grouped g
 JOIN _log_vocab s ON s.kind = 'status' AND s.spelling = lower(trim(g.g.status));
+
+-- name: insert_evidence
+-- The evidence JSON of every line with an applied observation, once per line however many
+-- observations it gave, from the line's fields (a keyword's line adds the message as received:
+-- body, from, to). The subscription_history view joins it to the line's steps.
+INSERT INTO record_evidence (source_kind, partition_key, source_file, row_number, evidence)
+SELECT
+    'event_log',
+    $day,
+    l.source_file,
+    l.line_number,
+    '{' || concat_ws(
+        ',',
+        _log_evidence_field('message_id', l.message_id),
+        _log_evidence_field('user_id', l.user_id),
+        _log_evidence_field('anonymous_id', l.anonymous_id),
+        _log_evidence_field('ip', l.ip),
+        _log_evidence_field('user_agent', l.user_agent),
+        _log_evidence_field('page_url', l.page_url),
+        _log_evidence_field('page_path', l.page_path),
+        _log_evidence_field('library', l.library),
+        CASE WHEN k.keyword THEN nullif(concat_ws(
+            ',',
+            _log_evidence_field('body', l.body),
+            _log_evidence_field('from', l.sender_raw),
+            _log_evidence_field('to', l.recipient_raw)
+        ), '') END
+    ) || '}'
+FROM _log_lines l
+JOIN (
+    SELECT source_file, line_number, bool_or(source_kind = 'keyword') AS keyword
+    FROM _log_judged
+    WHERE error_code IS NULL
+    GROUP BY ALL
+) k USING (source_file, line_number);
 
 -- name: insert_rejections
 INSERT INTO rejections (

@@ -1,9 +1,9 @@
 """Staged log days: a day's outcome as Parquet files, then the loader writes them.
 
 `stage_log_day` needs no warehouse: it runs the day's ordinary ingestion (`ingest_log_day`)
-against a private scratch DuckDB and writes what that produced (observations, rejections,
-warnings, suppressed records, log_messages, ledger rows, normalised keys) into the staging area
-(`staging.stage_partition`: atomic, a re-run replaces the day).
+against a private scratch DuckDB and writes what that produced (observations, their evidence,
+rejections, warnings, suppressed records, log_messages, ledger rows, normalised keys) into the
+staging area (`staging.stage_partition`: atomic, a re-run replaces the day).
 
 `load_log_days` runs inside the loader's one transaction (`staged_load.load_staged`): it
 replaces each staged day's rows in the warehouse, queues the vectors that changed, and recounts
@@ -28,6 +28,7 @@ from subscription_pipeline.warehouse.connection import connect
 # The tables a log day writes, each staged as <table>.parquet.
 STAGED_TABLES = (
     "observations",
+    "record_evidence",
     "rejections",
     "ingest_warnings",
     "suppressed_records",

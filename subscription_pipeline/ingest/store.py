@@ -14,7 +14,7 @@ OBSERVATION_KINDS = {"csv": ("csv",), "event_log": ("event", "keyword"), "api": 
 # A ledger entry's counts, in the order the summaries print them.
 LEDGER_COUNTS = ("rows_in", "applied", "ignored", "duplicate", "rejected", "suppressed", "warnings")
 # Tables keyed by (source_kind, partition_key) that a partition owns.
-_PARTITION_TABLES = ("rejections", "ingest_warnings", "suppressed_records")
+_PARTITION_TABLES = ("record_evidence", "rejections", "ingest_warnings", "suppressed_records")
 
 
 @dataclass(frozen=True)

@@ -115,11 +115,11 @@ def resolved_subscriptions(
         yield dg.MaterializeResult(
             asset_key="subscription_history",
             metadata={
-                "dagster/row_count": dg.MetadataValue.int(row_count(con, "subscription_history")),
+                "dagster/row_count": dg.MetadataValue.int(row_count(con, "history_steps")),
                 "by_outcome": table_preview(
                     con,
                     "SELECT outcome, coalesce(reason, '') AS reason, count(*) AS steps "
-                    "FROM subscription_history GROUP BY ALL ORDER BY ALL",
+                    "FROM history_steps GROUP BY ALL ORDER BY ALL",
                 ),
             },
         )

@@ -23,17 +23,18 @@ from subscription_pipeline.quality.result import (
 )
 from subscription_pipeline.reconciliation_report.tables import table_exists
 
-# (table, column, allowed values, NULL allowed): the closed vocabularies of each table.
+# (table, column, allowed values, NULL allowed): the closed vocabularies of each table
+# (history_steps: the stored columns of the subscription_history view).
 VOCABULARY = (
     ("subscription_state", "channel", CHANNELS, False),
     ("subscription_state", "status", STATUSES, True),
     ("subscription_state", "source", STATE_SOURCES, True),
-    ("subscription_history", "channel", CHANNELS, False),
-    ("subscription_history", "source_kind", STATE_SOURCES, False),
-    ("subscription_history", "observed_status", STATUSES, False),
-    ("subscription_history", "outcome", OUTCOMES, False),
-    ("subscription_history", "reason", REASONS, True),
-    ("subscription_history", "status_after", STATUSES, True),
+    ("history_steps", "channel", CHANNELS, False),
+    ("history_steps", "source_kind", STATE_SOURCES, False),
+    ("history_steps", "observed_status", STATUSES, False),
+    ("history_steps", "outcome", OUTCOMES, False),
+    ("history_steps", "reason", REASONS, True),
+    ("history_steps", "status_after", STATUSES, True),
     ("rejections", "error_code", ERROR_CODES, False),
     ("input_ledger", "source_kind", LEDGER_SOURCE_KINDS, False),
     ("input_ledger", "status", LEDGER_STATUSES, False),

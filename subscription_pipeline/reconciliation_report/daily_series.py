@@ -25,13 +25,13 @@ def daily_state(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     are numbered in effective-time order); a day without steps keeps the day before. Every day
     from the first to the last step is present, once per channel and charted status.
     """
-    if not table_exists(con, "subscription_history"):
+    if not table_exists(con, "history_steps"):
         return pl.DataFrame(schema=_STATE_SCHEMA)
     return con.sql(
         """
         WITH end_of_day AS (
             SELECT channel, contact, effective_at::DATE AS day, status_after AS status
-            FROM subscription_history
+            FROM history_steps
             WHERE subscription_group IS NULL
             QUALIFY row_number() OVER (
                 PARTITION BY channel, contact, effective_at::DATE ORDER BY replay_step DESC
@@ -80,12 +80,12 @@ def daily_opt_outs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     (each is an opt-out the contact sent); cascades are consequences, not opt-outs, and are
     group rows anyway.
     """
-    if not table_exists(con, "subscription_history"):
+    if not table_exists(con, "history_steps"):
         return pl.DataFrame(schema=_OPT_OUT_SCHEMA)
     return con.sql(
         """
         SELECT effective_at::DATE AS day, source_kind AS source, count(*)::BIGINT AS opt_outs
-        FROM subscription_history
+        FROM history_steps
         WHERE subscription_group IS NULL
           AND observed_status = 'unsubscribed'
           AND outcome = 'applied'

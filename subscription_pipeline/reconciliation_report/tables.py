@@ -18,9 +18,12 @@ def ensure_report_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """A table or a view (subscription_history is one) of the warehouse's main schema."""
     # fetchall, not fetchone: DuckDB 2 keeps a partly fetched result open on the connection.
     [(found,)] = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+        "SELECT count(*) FROM (SELECT table_name AS name, schema_name FROM duckdb_tables() "
+        "UNION ALL SELECT view_name, schema_name FROM duckdb_views()) "
+        "WHERE name = ? AND schema_name = 'main'",
         [name],
     ).fetchall()
     return found > 0

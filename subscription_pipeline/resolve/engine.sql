@@ -21,7 +21,7 @@ WHERE hash(channel, contact) % $buckets = $bucket;
 DELETE FROM subscription_state WHERE hash(channel, contact) % $buckets = $bucket;
 
 -- name: delete_bucket_history
-DELETE FROM subscription_history WHERE hash(channel, contact) % $buckets = $bucket;
+DELETE FROM history_steps WHERE hash(channel, contact) % $buckets = $bucket;
 
 -- name: clear_dirty_bucket
 DELETE FROM dirty_vectors WHERE hash(channel, contact) % $buckets = $bucket;
@@ -47,7 +47,7 @@ SELECT count(*) FROM dirty_vectors;
 DELETE FROM subscription_state;
 
 -- name: delete_all_history
-DELETE FROM subscription_history;
+DELETE FROM history_steps;
 
 -- name: vectors_all
 -- Every vector gets an integer id for the run, so the replay's sorts and joins never compare
@@ -96,17 +96,17 @@ DELETE FROM subscription_state t USING resolution_dirty d
 WHERE t.channel = d.channel AND t.contact = d.contact;
 
 -- name: insert_history
-INSERT INTO subscription_history SELECT * FROM resolution_history_rows;
+INSERT INTO history_steps SELECT * FROM resolution_history_rows;
 
 -- name: history_new
 CREATE OR REPLACE TEMP TABLE resolution_history_new AS SELECT * FROM resolution_history_rows;
 
 -- name: delete_changed_history
-DELETE FROM subscription_history t USING resolution_history_from f
+DELETE FROM history_steps t USING resolution_history_from f
 WHERE t.channel = f.channel AND t.contact = f.contact AND t.replay_step >= f.first_changed;
 
 -- name: insert_changed_history
-INSERT INTO subscription_history
+INSERT INTO history_steps
 SELECT n.* FROM resolution_history_new n
 JOIN resolution_history_from f ON f.channel = n.channel AND f.contact = n.contact
 WHERE n.replay_step >= f.first_changed;
@@ -203,7 +203,7 @@ CREATE OR REPLACE TEMP VIEW resolution_input AS SELECT * FROM resolution_scope;
 COPY subscription_state TO $path (FORMAT parquet);
 
 -- name: bucket_history_out
-COPY subscription_history TO $path (FORMAT parquet);
+COPY history_steps TO $path (FORMAT parquet);
 
 -- name: bucket_live
 -- The loader writes only vectors that still have observations: a contact erased after the
@@ -218,12 +218,12 @@ SELECT f.* FROM read_parquet($path, hive_partitioning = false) f
 SEMI JOIN resolution_live l ON l.channel = f.channel AND l.contact = f.contact;
 
 -- name: insert_history_file
-INSERT INTO subscription_history
+INSERT INTO history_steps
 SELECT f.* FROM read_parquet($path, hive_partitioning = false) f
 SEMI JOIN resolution_live l ON l.channel = f.channel AND l.contact = f.contact;
 
 -- name: history_new_file
-CREATE OR REPLACE TEMP TABLE resolution_history_new AS FROM subscription_history LIMIT 0;
+CREATE OR REPLACE TEMP TABLE resolution_history_new AS FROM history_steps LIMIT 0;
 
 -- name: history_new_file_rows
 INSERT INTO resolution_history_new

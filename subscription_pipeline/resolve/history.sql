@@ -3,7 +3,7 @@
 -- a few window passes and equality joins. Reads resolution_ordered (ordered.sql).
 -- The passes carry only what the rules read, keyed by (vid, seq); the descriptive columns
 -- (times, sources, references) are joined back once, when the rows are written (history.sql's
--- steps go to subscription_history through engine.py, and to state.sql).
+-- steps go to history_steps through engine.py, and to state.sql).
 CREATE OR REPLACE TEMP TABLE resolution_steps AS
 WITH bearing AS (
     -- Blank observations take no part in the replay.

@@ -10,7 +10,7 @@ SELECT coalesce(n.channel, o.channel) AS channel,
        coalesce(n.contact, o.contact) AS contact,
        min(coalesce(n.replay_step, o.replay_step)) AS first_changed
 FROM (
-    SELECT t.* FROM subscription_history t
+    SELECT t.* FROM history_steps t
     SEMI JOIN resolution_dirty d ON d.channel = t.channel AND d.contact = t.contact
 ) o
 FULL OUTER JOIN resolution_history_new n

@@ -1,6 +1,7 @@
 -- The history rows of the scope: the replay steps (history.sql) with their observation's
--- descriptive columns and their vector's names joined back, in subscription_history's column
--- order. engine.py inserts them, or keeps them apart to compare with the stored rows.
+-- descriptive columns and their vector's names joined back, in history_steps' column order
+-- (the subscription_history view adds each record's evidence). engine.py inserts them, or
+-- keeps them apart to compare with the stored rows.
 CREATE OR REPLACE TEMP VIEW resolution_history_rows AS
 SELECT
     v.channel,
@@ -19,8 +20,7 @@ SELECT
     s.outcome,
     s.reason,
     s.status_after,
-    s.locked_after,
-    o.evidence
+    s.locked_after
 FROM resolution_steps s
 JOIN resolution_ordered o ON o.vid = s.vid AND o.seq = s.seq
 JOIN resolution_vectors v ON v.vid = s.vid

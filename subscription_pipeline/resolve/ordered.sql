@@ -26,7 +26,6 @@ FROM (
         o.status,
         o.effective_at,
         o.user_id,
-        o.evidence,  -- carried for the history rows; never a sort key nor read by a rule
         row_number() OVER (
             PARTITION BY o.vid
             ORDER BY

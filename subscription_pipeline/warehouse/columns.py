@@ -1,6 +1,7 @@
 """The column order of the warehouse tables other code reads or writes by position.
 
-schema.sql is the definition; tests/test_warehouse_columns.py checks these lists against it.
+schema.sql and views.sql are the definition; tests/test_warehouse_columns.py checks these lists
+against them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ OBSERVATION_COLUMNS = (
     "received_at",
     "user_id",
     "anonymous_id",
-    "evidence",
 )
+RECORD_EVIDENCE_COLUMNS = ("source_kind", "partition_key", "source_file", "row_number", "evidence")
 STATE_COLUMNS = (
     "channel",
     "contact",
@@ -35,7 +36,8 @@ STATE_COLUMNS = (
     "first_seen_at",
     "last_seen_at",
 )
-HISTORY_COLUMNS = (
+# history_steps; the subscription_history view adds the record's evidence.
+HISTORY_STEP_COLUMNS = (
     "channel",
     "contact",
     "subscription_group",
@@ -53,5 +55,5 @@ HISTORY_COLUMNS = (
     "reason",
     "status_after",
     "locked_after",
-    "evidence",
 )
+HISTORY_COLUMNS = (*HISTORY_STEP_COLUMNS, "evidence")

@@ -15,6 +15,7 @@ import duckdb
 
 from subscription_pipeline import paths
 from subscription_pipeline.durable import transaction as transaction  # re-exported
+from subscription_pipeline.warehouse.migrate import migrate
 from subscription_pipeline.warehouse.publish import adopt
 
 # DuckDB's share of a run's memory; past it, sorts and joins spill to `.duckdb_tmp`. At 5M events
@@ -34,7 +35,20 @@ def default_memory_limit() -> str:
 
 
 def schema_sql() -> str:
-    return resources.files("subscription_pipeline.warehouse").joinpath("schema.sql").read_text()
+    """The tables, then the views: a new database's whole schema (an older warehouse is
+    migrated in between by `apply_schema`)."""
+    return _warehouse_sql("schema.sql") + "\n" + _warehouse_sql("views.sql")
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables, migrate an older warehouse (migrate.py), create the views."""
+    con.execute(_warehouse_sql("schema.sql"))
+    migrate(con)
+    con.execute(_warehouse_sql("views.sql"))
+
+
+def _warehouse_sql(filename: str) -> str:
+    return resources.files("subscription_pipeline.warehouse").joinpath(filename).read_text()
 
 
 def connect(
@@ -61,7 +75,7 @@ def connect(
         # One transaction: the schema is applied whole or not at all, and a new file costs one
         # WAL sync instead of one per statement (~15 ms instead of ~70 ms).
         with transaction(con):
-            con.execute(schema_sql())
+            apply_schema(con)
     return con
 
 

@@ -1,4 +1,5 @@
--- The warehouse schema. Every statement is idempotent: it runs at every connection for writing.
+-- The warehouse tables. Every statement is idempotent: it runs at every connection for writing,
+-- followed by migrate.py (older warehouses) and views.sql.
 
 -- Upload times decided once (file-name prefix or first-seen mtime) and never changed again,
 -- so that every later rebuild replays a CSV upload at the same moment (SPEC 2.1).
@@ -46,8 +47,18 @@ CREATE TABLE IF NOT EXISTS observations (
     effective_at TIMESTAMP NOT NULL,       -- UTC
     received_at TIMESTAMP,                 -- events: Segment's receivedAt, for de-duplication
     user_id VARCHAR,
-    anonymous_id VARCHAR,
-    evidence VARCHAR                       -- JSON: proof of consent, never read by the resolution
+    anonymous_id VARCHAR
+);
+
+-- The proof of consent of every accepted input record (CSV row, log line, inbox entry), once
+-- per record however many observations it gave: JSON, never read by the resolution. The
+-- subscription_history view joins it to each step by (source_file, row_number).
+CREATE TABLE IF NOT EXISTS record_evidence (
+    source_kind VARCHAR NOT NULL,          -- the ledger's: 'csv' | 'event_log' | 'api'
+    partition_key VARCHAR NOT NULL,        -- the partition that wrote it (delete + insert)
+    source_file VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    evidence VARCHAR
 );
 
 -- Every parsed log line's messageId, so duplicates are found across files and days (a line
@@ -113,27 +124,6 @@ CREATE TABLE IF NOT EXISTS resolution_buckets (
     queued BIGINT NOT NULL
 );
 
--- Segment delivers at least once: one copy per messageId counts, the earliest receivedAt,
--- then the first by file path and line (SPEC 2.2).
-CREATE OR REPLACE VIEW message_winners AS
-SELECT message_id, source_file, line_number
-FROM log_messages
-QUALIFY row_number() OVER (
-    PARTITION BY message_id ORDER BY received_at NULLS LAST, source_file, line_number
-) = 1;
-
--- The observations the resolution replays: duplicate copies of a message left out.
-CREATE OR REPLACE VIEW effective_observations AS
-SELECT o.*
-FROM observations o
-WHERE o.source_kind NOT IN ('event', 'keyword')
-UNION ALL
-SELECT o.*
-FROM observations o
-SEMI JOIN message_winners w
-    ON w.source_file = o.source_file AND w.line_number = o.row_number
-WHERE o.source_kind IN ('event', 'keyword');
-
 -- Resolution outputs (SPEC 3 and 4), rewritten per contact vector by subscription_pipeline.resolve.
 -- One row per (channel, contact, subscription_group); subscription_group NULL = the channel itself.
 CREATE TABLE IF NOT EXISTS subscription_state (
@@ -150,8 +140,9 @@ CREATE TABLE IF NOT EXISTS subscription_state (
     last_seen_at TIMESTAMP NOT NULL
 );
 
--- Every status-bearing observation (and every cascaded group change) in replay order.
-CREATE TABLE IF NOT EXISTS subscription_history (
+-- Every status-bearing observation (and every cascaded group change) in replay order, without
+-- its evidence: analysts read the subscription_history view (views.sql), which adds it.
+CREATE TABLE IF NOT EXISTS history_steps (
     channel VARCHAR NOT NULL,
     contact VARCHAR NOT NULL,
     subscription_group VARCHAR,
@@ -168,8 +159,7 @@ CREATE TABLE IF NOT EXISTS subscription_history (
     outcome VARCHAR NOT NULL,              -- applied | ignored | blocked
     reason VARCHAR,                        -- NULL when applied
     status_after VARCHAR,                  -- the row's channel or group state after the step
-    locked_after BOOLEAN NOT NULL,
-    evidence VARCHAR                       -- JSON: its observation's proof of consent (SPEC 4)
+    locked_after BOOLEAN NOT NULL
 );
 
 -- What each upload's error report was written from, so a nightly run rewrites only the reports
@@ -179,9 +169,7 @@ CREATE TABLE IF NOT EXISTS error_report_fingerprints (
     fingerprint VARCHAR NOT NULL
 );
 
--- Erasure and suppression (docs/consent.md). Warehouses made before them gain the columns.
-ALTER TABLE observations ADD COLUMN IF NOT EXISTS evidence VARCHAR;
-ALTER TABLE subscription_history ADD COLUMN IF NOT EXISTS evidence VARCHAR;
+-- Erasure and suppression (docs/consent.md). Warehouses made before them gain the column.
 ALTER TABLE input_ledger ADD COLUMN IF NOT EXISTS suppressed BIGINT DEFAULT 0;
 
 -- The suppressions in force, copied from the erasure registry (data/erasure/): a keyed hash
