@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from subscription_pipeline.ingest.store import LEDGER_COUNTS
+from subscription_pipeline.reconciliation_report.tables import table_exists
 from subscription_pipeline.warehouse.connection import connect
 
 COUNT_HEADERS = tuple(name.replace("_", " ") for name in LEDGER_COUNTS)
@@ -45,8 +46,11 @@ def summarize(warehouse: Path) -> str:
         rejected = con.execute(
             "SELECT error_code, count(*) FROM rejections GROUP BY ALL ORDER BY 2 DESC, 1"
         ).fetchall()
+        # The steps without their evidence; a warehouse the previous release published (not
+        # republished since the upgrade) still has them in its subscription_history table.
+        steps = "history_steps" if table_exists(con, "history_steps") else "subscription_history"
         blocked = con.execute(
-            "SELECT outcome, reason, count(*) FROM history_steps "
+            f"SELECT outcome, reason, count(*) FROM {steps} "  # a table name chosen above
             "WHERE outcome <> 'applied' GROUP BY ALL ORDER BY ALL"
         ).fetchall()
     finally:

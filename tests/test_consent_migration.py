@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from subscription_pipeline.summary import summarize
 from subscription_pipeline.warehouse.connection import connect
 
 # The three tables as they were, abridged to what the migration touches.
@@ -135,3 +136,19 @@ def test_an_older_warehouse_keeps_each_history_row_with_its_evidence(tmp_path: P
             assert con.execute("SELECT count(*) FROM observations").fetchall() == [(3,)]
         finally:
             con.close()
+
+
+def test_the_summary_reads_a_warehouse_the_previous_release_published(tmp_path: Path) -> None:
+    """Until the next resolution republishes it, the analysts' file keeps the older shape: the
+    CLI's summary must still count its blocked steps."""
+    path = tmp_path / "warehouse.duckdb"
+    connect(path).close()  # the current tables, then the older shape made from them
+    old = duckdb.connect(str(path))
+    old.execute(
+        "DROP VIEW subscription_history; DROP TABLE history_steps; "
+        "CREATE TABLE subscription_history AS SELECT * FROM (VALUES "
+        "('sms', '+14155550100', 'csv', 'subscribed', 'blocked', 'UNABLE_TO_SUBSCRIBE', 'x')) "
+        "t(channel, contact, source_kind, observed_status, outcome, reason, evidence)"
+    )
+    old.close()
+    assert "blocked  UNABLE_TO_SUBSCRIBE" in summarize(path)

@@ -80,9 +80,7 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = connect(tmp_path / "warehouse.duckdb")
     create_state(con, STATE)
     clear_history(con)
-    con.executemany(
-        f"INSERT INTO history_steps VALUES ({', '.join('?' * 17)})", HISTORY
-    )
+    con.executemany(f"INSERT INTO history_steps VALUES ({', '.join('?' * 17)})", HISTORY)
     write_ledger_entry(con, GOOD_UPLOAD)
     write_ledger_entry(con, GOOD_LOG)
     con.executemany(
