@@ -132,7 +132,8 @@ clamped AS (
     FROM timed
 )
 SELECT
-    * EXCLUDE (latest_at, received_parsed),
+    -- The line's text stays in _log_stage: only a rejected line's is read again from there.
+    * EXCLUDE (line, latest_at, received_parsed),
     CASE
         WHEN received_parsed > $day_end THEN printf(
             'receivedAt %s is after the end of its received day %s; clamped to %s',
@@ -418,15 +419,16 @@ SELECT
         WHEN 'not_object' THEN 'line is JSON but not an object (one Segment message per line)'
         ELSE 'line is not valid JSON'
     END,
-    l.line
+    s.line
 FROM _log_lines l
-WHERE l.line_kind IN ('not_utf8', 'invalid_json', 'not_object')
+JOIN _log_stage s USING (source_file, line_number)
+WHERE l.line_kind IN ('not_utf8', 'invalid_json', 'not_object') AND s.kept
 UNION ALL
 SELECT
-    'event_log', $day, j.source_file, j.line_number, j.error_code, j.error_message, l.line
+    'event_log', $day, j.source_file, j.line_number, j.error_code, j.error_message, s.line
 FROM _log_judged j
-JOIN _log_lines l USING (source_file, line_number)
-WHERE j.error_code IS NOT NULL;
+JOIN _log_stage s USING (source_file, line_number)
+WHERE j.error_code IS NOT NULL AND s.kept;
 
 -- name: insert_warnings
 -- A repaired timestamp (or receivedAt) is on record for every line that applies something.
