@@ -12,7 +12,13 @@ from subscription_pipeline.orchestration.runner import contiguous_ranges, day_ra
 from subscription_pipeline.warehouse.connection import connect
 from tests.ledger_checks import unbalanced_files
 
-TABLES = ("subscription_state", "subscription_history", "rejections", "observations")
+TABLES = (
+    "subscription_state",
+    "subscription_history",
+    "rejections",
+    "observations",
+    "record_evidence",
+)
 
 
 def _snapshot(warehouse: Path) -> dict[str, list[tuple]]:
@@ -104,4 +110,16 @@ def test_backfill_of_ingested_days_and_uploads_changes_nothing(
     uploads = len(list((sample_landing_zone / "uploads").iterdir()))
     assert f"Backfilled {uploads} uploads" in capsys.readouterr().out
     assert _snapshot(warehouse) == before
+    # Re-ingested partitions replaced their evidence: still one row per record, so the history
+    # view shows each step once.
+    con = connect(warehouse, read_only=True)
+    try:
+        [(records, keys, steps, history)] = con.execute(
+            "SELECT (SELECT count(*) FROM record_evidence), "
+            "(SELECT count(DISTINCT (source_file, row_number)) FROM record_evidence), "
+            "(SELECT count(*) FROM history_steps), (SELECT count(*) FROM subscription_history)"
+        ).fetchall()
+    finally:
+        con.close()
+    assert records == keys > 0 and steps == history > 0
     assert main(["backfill", "--upload", "no-such-file.csv", *paths]) == 2
