@@ -18,16 +18,20 @@ not once per raw spelling:
 The cache still holds one row per raw value, so lookups stay a plain join on `raw`.
 
 A batch of at least PARALLEL_MIN_PHONES new phone values (a full rebuild, a backfill) is split
-over the machine's cores: libphonenumber is pure Python and DuckDB waits while it runs.
+over the machine's cores: libphonenumber is pure Python and DuckDB waits while it runs. The
+workers then stay for the life of the process, and smaller batches (PARALLEL_WARM_MIN_PHONES)
+are split too.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import duckdb
 import phonenumbers
@@ -51,6 +55,10 @@ _NANP_COMPACT = re.compile(r"(\+1)?([2-9][0-9]{9})")
 _CACHE_SCHEMA = {"raw": pl.String, "normalized": pl.String, "error_message": pl.String}
 # Below this many values, starting a worker (~1 s to import the parsers) costs more than it saves.
 PARALLEL_MIN_PHONES = 200_000
+# Once started, the workers stay for the life of the process (each received day of a backfill
+# is a batch): from this many values on, sending them a share is worth it.
+PARALLEL_WARM_MIN_PHONES = 50_000
+_WORKERS: dict[int, ProcessPoolExecutor] = {}  # by pid: a forked child never uses its parent's
 
 
 def normalize_email(raw: str) -> Normalized:
@@ -191,17 +199,32 @@ def parse_values_spread(
     cores = min(cores or _usable_cores(), len(values))
     # A Celery worker's pool process is a daemon, and a daemon may not start processes.
     alone = multiprocessing.current_process().daemon
-    if kind != "phone" or cores < 2 or len(values) < PARALLEL_MIN_PHONES or alone:
+    warm = os.getpid() in _WORKERS
+    least = PARALLEL_WARM_MIN_PHONES if warm else PARALLEL_MIN_PHONES
+    if kind != "phone" or cores < 2 or len(values) < least or alone:
         return parse_values(kind, values, region)
     size = -(-len(values) // cores)
     slices = [values[start : start + size] for start in range(0, len(values), size)]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(slices) - 1, mp_context=context) as workers:
+    workers = _workers(len(slices) - 1)
+    try:
         rest = [workers.submit(parse_values, kind, part, region) for part in slices[1:]]
         results = parse_values(kind, slices[0], region)
         for future in rest:
             results.extend(future.result())
+    except BrokenProcessPool:  # a worker died (killed, out of memory): parse here instead
+        _WORKERS.pop(os.getpid(), None)
+        return parse_values(kind, values, region)
     return results
+
+
+def _workers(count: int) -> ProcessPoolExecutor:
+    """This process's parser workers, started at the first large batch (shut down at exit)."""
+    workers = _WORKERS.get(os.getpid())
+    if workers is None:
+        context = multiprocessing.get_context("spawn")
+        workers = _WORKERS[os.getpid()] = ProcessPoolExecutor(count, mp_context=context)
+        atexit.register(workers.shutdown, cancel_futures=True)
+    return workers
 
 
 def _usable_cores() -> int:
