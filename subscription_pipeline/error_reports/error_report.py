@@ -19,6 +19,7 @@ import polars as pl
 from subscription_pipeline.error_reports.erased_rows import blank_erased_identifiers, erased_rows
 from subscription_pipeline.ingest.csv_outcome import SOURCE_KIND, UPLOADS_DIR, upload_source_file
 from subscription_pipeline.ingest.csv_read import field_column, parse_upload, read_upload_bytes
+from subscription_pipeline.reconciliation_report.tables import table_exists
 
 REPORT_COLUMNS = ("row_number", "error_code", "error_message")
 # Re-reading an upload that was already accepted: its limits were checked at ingestion.
@@ -56,19 +57,12 @@ def report_path(reports_dir: Path, file_name: str) -> Path:
     return Path(reports_dir) / f"{file_name}.errors.csv"
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchall()
-    return found[0][0] > 0
-
-
 def upload_errors(con: duckdb.DuckDBPyConnection, file_name: str) -> pl.DataFrame:
     """row_number (NULL = whole file), error_code, error_message of one upload, in report order."""
     sql, params = _REJECTIONS_SQL, [SOURCE_KIND, file_name]
     sql += " UNION ALL " + _SUPPRESSED_SQL
     params += [SOURCE_KIND, file_name]
-    if _has_table(con, "history_steps"):
+    if table_exists(con, "history_steps"):
         sql += " UNION ALL " + _BLOCKED_SQL
         params += [SOURCE_KIND, file_name]
     frame = con.sql(sql, params=params).pl()
@@ -150,7 +144,7 @@ _FINGERPRINTS_SQL = """
 def error_fingerprints(con: duckdb.DuckDBPyConnection, file_names: list[str]) -> dict[str, str]:
     """Per upload, a digest of what its report is made of (its errors, its content), computed
     for all uploads in one pass over rejections and history."""
-    if not _has_table(con, "history_steps"):
+    if not table_exists(con, "history_steps"):
         return {}
     rows = con.execute(
         _FINGERPRINTS_SQL, [SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, SOURCE_KIND, file_names]
