@@ -31,6 +31,7 @@ from subscription_pipeline.ingest.store import (
     LedgerEntry,
     clear_partition,
     mark_dirty_observations,
+    store_record_evidence,
     write_ledger_entry,
 )
 from subscription_pipeline.vocabulary import CHANNELS, STATUSES
@@ -192,21 +193,9 @@ def store_inbox_outcome(con: duckdb.DuckDBPyConnection, outcome: InboxOutcome) -
             """,
             [key, entry.source_file],
         )
-        # An entry's observations all carry the entry's evidence: it is stored once per entry.
-        con.execute(
-            """
-            INSERT INTO record_evidence (
-                source_kind, partition_key, source_file, row_number, evidence
-            )
-            SELECT ?, ?, ?, row_number, any_value(evidence)
-            FROM _inbox_rows
-            WHERE evidence IS NOT NULL
-            GROUP BY row_number
-            """,
-            [SOURCE_KIND, key, entry.source_file],
-        )
     finally:
         con.unregister("_inbox_rows")
+    store_record_evidence(con, outcome.observations, SOURCE_KIND, key, entry.source_file)
     con.register("_inbox_rows", outcome.rejections)
     try:
         con.execute(

@@ -28,6 +28,7 @@ from subscription_pipeline.ingest.store import (
     LedgerEntry,
     clear_partition,
     mark_dirty_observations,
+    store_record_evidence,
     write_ledger_entry,
 )
 from subscription_pipeline.ingest.upload_files import UPLOADS_DIR as UPLOADS_DIR  # re-export
@@ -78,19 +79,7 @@ def store_outcome(con: duckdb.DuckDBPyConnection, outcome: UploadOutcome) -> Led
         """,
         [SOURCE_KIND, key, source_file, key, entry.uploaded_at],
     )
-    # A row's vectors all carry the row's evidence: it is stored once per row.
-    _insert_frame(
-        con,
-        outcome.observations,
-        """
-        INSERT INTO record_evidence (source_kind, partition_key, source_file, row_number, evidence)
-        SELECT ?, ?, ?, row_number, any_value(evidence)
-        FROM csv_upload_frame
-        WHERE evidence IS NOT NULL
-        GROUP BY row_number
-        """,
-        [SOURCE_KIND, key, source_file],
-    )
+    store_record_evidence(con, outcome.observations, SOURCE_KIND, key, source_file)
     _insert_frame(
         con,
         outcome.rejections,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from subscription_pipeline.erasure.enforce import StoredFile, suppress_stored_rows
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # Observation source kinds written by each ledger source kind.
 OBSERVATION_KINDS = {"csv": ("csv",), "event_log": ("event", "keyword"), "api": ("api",)}
@@ -55,6 +59,33 @@ def mark_dirty_observations(con: duckdb.DuckDBPyConnection, where_sql: str, para
         + where_sql,
         params,
     )
+
+
+def store_record_evidence(
+    con: duckdb.DuckDBPyConnection,
+    observations: pl.DataFrame,
+    source_kind: str,
+    partition_key: str,
+    source_file: str,
+) -> None:
+    """Store once per record (`row_number`) the `evidence` its observations all carry: a CSV row
+    or an inbox entry gives one observation per vector, each with the record's evidence."""
+    con.register("_record_observations", observations)
+    try:
+        con.execute(
+            """
+            INSERT INTO record_evidence (
+                source_kind, partition_key, source_file, row_number, evidence
+            )
+            SELECT ?, ?, ?, row_number, any_value(evidence)
+            FROM _record_observations
+            WHERE evidence IS NOT NULL
+            GROUP BY row_number
+            """,
+            [source_kind, partition_key, source_file],
+        )
+    finally:
+        con.unregister("_record_observations")
 
 
 def clear_partition(con: duckdb.DuckDBPyConnection, source_kind: str, partition_key: str) -> None:
