@@ -10,6 +10,7 @@ import duckdb
 from subscription_pipeline.warehouse.columns import (  # noqa: F401 - re-exported to tests
     HISTORY_COLUMNS,
     OBSERVATION_COLUMNS,
+    RECORD_EVIDENCE_COLUMNS,
     STATE_COLUMNS,
 )
 
@@ -126,10 +127,11 @@ def _insert_evidence(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]])
         assert records.setdefault(key, r["evidence"]) == r["evidence"], "one evidence per record"
     if records:
         # A record stored by an earlier call keeps its row, as a partition is stored once.
+        row_sql = "(" + ", ".join("?" for _ in RECORD_EVIDENCE_COLUMNS) + ")"
         con.execute(
             "INSERT INTO record_evidence SELECT v.* FROM (VALUES "
-            + ", ".join("(?, ?, ?, ?, ?)" for _ in records)
-            + ") v (source_kind, partition_key, source_file, row_number, evidence) "
+            + ", ".join(row_sql for _ in records)
+            + f") v ({', '.join(RECORD_EVIDENCE_COLUMNS)}) "
             "ANTI JOIN record_evidence e "
             "ON e.source_file = v.source_file AND e.row_number = v.row_number",
             [value for key, evidence in records.items() for value in (*key, evidence)],

@@ -1,4 +1,4 @@
-"""The shared column lists match the tables schema.sql creates, in order."""
+"""The shared column lists match the tables and views the schema creates, in order."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pytest
 
 from subscription_pipeline.warehouse.columns import (
     HISTORY_COLUMNS,
+    HISTORY_STEP_COLUMNS,
     OBSERVATION_COLUMNS,
+    RECORD_EVIDENCE_COLUMNS,
     STATE_COLUMNS,
 )
 from subscription_pipeline.warehouse.connection import connect
@@ -18,7 +20,9 @@ from subscription_pipeline.warehouse.connection import connect
     ("table", "columns"),
     [
         ("observations", OBSERVATION_COLUMNS),
+        ("record_evidence", RECORD_EVIDENCE_COLUMNS),
         ("subscription_state", STATE_COLUMNS),
+        ("history_steps", HISTORY_STEP_COLUMNS),
         ("subscription_history", HISTORY_COLUMNS),
     ],
 )
