@@ -61,6 +61,19 @@ PARALLEL_WARM_MIN_PHONES = 50_000
 _WORKERS: dict[int, ProcessPoolExecutor] = {}  # by pid: a forked child never uses its parent's
 
 
+def _first_region_without_leading_digits(country_code: int) -> str | None:
+    """The region is_valid_number tries first for `country_code`, if it tries it by validity."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    if len(regions) < 2:
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(regions[0], None)
+    return regions[0] if metadata is not None and metadata.leading_digits is None else None
+
+
+# "US" in the libphonenumber releases we pin; None would only switch the shortcut below off.
+_NANP_FIRST_REGION = _first_region_without_leading_digits(1)
+
+
 def normalize_email(raw: str) -> Normalized:
     """(normalised email, None) or (None, reason). Trimmed, lower-cased, syntax only, no DNS."""
     candidate = raw.strip().lower()
@@ -122,7 +135,7 @@ class _PhoneBatch:
         if key not in self.checked:
             self.checked[key] = (
                 (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None)
-                if phonenumbers.is_valid_number(number)
+                if _is_valid_number(number)
                 else (None, f"not a valid phone number in region {self.region}")
             )
         return self.checked[key]
@@ -137,10 +150,30 @@ class _PhoneBatch:
             number = phonenumbers.PhoneNumber(country_code=1, national_number=key[1])
             self.checked[key] = (
                 ("+1" + match.group(2), None)
-                if phonenumbers.is_valid_number(number)
+                if is_valid_nanp_number(number)
                 else (None, f"not a valid phone number in region {self.region}")
             )
         return self.checked[key]
+
+
+def is_valid_nanp_number(number: phonenumbers.PhoneNumber) -> bool:
+    """phonenumbers.is_valid_number of a +1 number, in half the time for a US number.
+
+    is_valid_number finds the number's region first: the regions of +1 are tried in order, and
+    the first (US) has no leading-digits pattern, so it is taken exactly when the number is valid
+    for it; then the number is checked again for that region. A number valid for the US is
+    therefore valid, and only the others need the full search.
+    """
+    first = _NANP_FIRST_REGION
+    if first is not None and phonenumbers.is_valid_number_for_region(number, first):
+        return True
+    return phonenumbers.is_valid_number(number)
+
+
+def _is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
+    if number.country_code == 1:
+        return is_valid_nanp_number(number)
+    return phonenumbers.is_valid_number(number)
 
 
 def compact_phone(raw: str) -> str | None:

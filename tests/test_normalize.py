@@ -7,6 +7,7 @@ import multiprocessing
 import multiprocessing.queues
 from pathlib import Path
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from subscription_pipeline import normalize
 from subscription_pipeline.normalize import (
     compact_phone,
     fill_normalization_cache,
+    is_valid_nanp_number,
     normalize_email,
     normalize_phone,
     normalize_values,
@@ -123,6 +125,58 @@ _NANP = st.builds(
     st.from_regex(r"\d{4}", fullmatch=True),
     st.sampled_from(["({a}) {b}-{c}", "{a}.{b}.{c}", "{a}-{b}-{c}", "{a}{b}{c}", "{a} {b} {c}"]),
 )
+
+
+def test_the_nanp_shortcut_relies_on_the_us_being_tried_first_by_validity() -> None:
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]
+    assert regions[0] == "US"
+    assert phonenumbers.PhoneMetadata.metadata_for_region("US").leading_digits is None
+
+
+@settings(max_examples=examples(500), deadline=None)
+@given(
+    st.one_of(
+        st.integers(0, 10**10 - 1),
+        # Caribbean and Canadian area codes, whose regions come after the US.
+        st.builds(
+            lambda area, rest: area * 10**7 + rest,
+            st.sampled_from(
+                [
+                    204,
+                    226,
+                    242,
+                    246,
+                    264,
+                    268,
+                    284,
+                    340,
+                    441,
+                    473,
+                    649,
+                    658,
+                    671,
+                    684,
+                    721,
+                    758,
+                    767,
+                    784,
+                    787,
+                    809,
+                    829,
+                    849,
+                    868,
+                    869,
+                    876,
+                    939,
+                ]
+            ),
+            st.integers(0, 10**7 - 1),
+        ),
+    )
+)
+def test_nanp_validity_shortcut_equals_libphonenumber(national_number: int) -> None:
+    number = phonenumbers.PhoneNumber(country_code=1, national_number=national_number)
+    assert is_valid_nanp_number(number) == phonenumbers.is_valid_number(number)
 
 
 @settings(max_examples=examples(300), deadline=None)
