@@ -8,11 +8,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from subscription_pipeline.ingest import log_stage
 from subscription_pipeline.ingest.event_logs import ingest_log_day
 from subscription_pipeline.ingest.settings import IngestSettings
 from subscription_pipeline.warehouse.connection import connect
+from tests.hypothesis_profiles import examples
 from tests.log_files import (
     DAY,
     assert_balanced,
@@ -225,3 +228,47 @@ def test_a_duplicate_of_an_ignored_line_stays_ignored(con, tmp_path: Path) -> No
     entries = ingest_log_day(con, tmp_path, DAY, IngestSettings())
 
     assert [(e.rows_in, e.ignored, e.duplicate) for e in entries] == [(1, 1, 0), (1, 1, 0)]
+
+
+# The filter as the contract states it: a line is parsed if its text can matter, or if it is
+# neither blank nor a JSON object (to be rejected). The macro orders these tests for speed.
+_KEEP_AS_STATED = r"""
+contains(line, 'messaging_subscriptions') OR contains(line, 'SMS Received')
+OR contains(line, 'WhatsApp Message Received') OR contains(line, '\u')
+OR (
+    NOT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END
+    AND NOT regexp_full_match(line, '\s*')
+)
+"""
+_JSON_TEXT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+).map(json.dumps)
+_LINE = st.one_of(
+    st.builds(
+        lambda pad, text, end: pad + text + end,
+        st.sampled_from(["", " ", "\t", " \t "]),
+        _JSON_TEXT,
+        st.sampled_from(["", " ", "\t", "}", ","]),
+    ),
+    st.text(alphabet='{}[]":, \t\fa1\\u', max_size=12),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(_LINE, min_size=1, max_size=20))
+def test_the_raw_text_filter_keeps_exactly_the_lines_the_contract_names(lines: list[str]) -> None:
+    con = duckdb.connect()
+    log_stage.create_stage(con)
+    keep = con.execute(
+        "SELECT list(_log_keep(line) ORDER BY i) FROM (SELECT unnest(?) AS line, "
+        "generate_subscripts(?, 1) AS i)",
+        [lines, lines],
+    ).fetchone()[0]
+    stated = con.execute(
+        f"SELECT list(({_KEEP_AS_STATED}) ORDER BY i) FROM (SELECT unnest(?) AS line, "
+        "generate_subscripts(?, 1) AS i)",
+        [lines, lines],
+    ).fetchone()[0]
+    assert keep == stated
